@@ -16,10 +16,42 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PROTO_ROOT = REPO / "protos"
+# Our proto packages all live under bytebot/; generated code is only ever looked for there.
+GENERATED_TOP = "bytebot"
+GENERATED_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi")
 
 
 def proto_files(root: Path = PROTO_ROOT) -> list[Path]:
     return sorted(root.rglob("*.proto"))
+
+
+def generated_files(out: Path) -> list[Path]:
+    """Every generated file (modules, stubs and package `__init__.py`) under `out`, sorted."""
+    top = out / GENERATED_TOP
+    if not top.is_dir():
+        return []
+    return sorted(
+        path
+        for path in top.rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and (path.name == "__init__.py" or path.name.endswith(GENERATED_SUFFIXES))
+    )
+
+
+def remove_orphans(out: Path) -> None:
+    """Delete generated modules whose .proto no longer exists, so renames leave nothing behind."""
+    expected = {p.relative_to(PROTO_ROOT).with_suffix("") for p in proto_files()}
+    for path in generated_files(out):
+        if path.name == "__init__.py":
+            continue
+        stem = path.name
+        for suffix in GENERATED_SUFFIXES:
+            if stem.endswith(suffix):
+                stem = stem[: -len(suffix)]
+                break
+        if path.relative_to(out).with_name(stem) not in expected:
+            path.unlink()
 
 
 def ensure_packages(out: Path) -> None:
@@ -50,6 +82,7 @@ def generate(out: Path) -> None:
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
+    remove_orphans(out)
     ensure_packages(out)
 
 

@@ -1,0 +1,49 @@
+"""Which calls are observed: composable predicates over CallMeta.
+
+The default keeps the health service and reflection out of all three signals (DESIGN §4):
+probes every few seconds would drown the RPC dashboards, traces and logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from libs.observability.callmeta import CallMeta
+
+Filter = Callable[[CallMeta], bool]  # True = observe the call
+
+
+def service_is(*services: str) -> Filter:
+    names = frozenset(services)
+    return lambda meta: meta.service in names
+
+
+def service_prefix(*prefixes: str) -> Filter:
+    return lambda meta: meta.service.startswith(prefixes)
+
+
+def method_is(*full_methods: str) -> Filter:
+    names = frozenset(full_methods)
+    return lambda meta: meta.full_method in names
+
+
+def negate(predicate: Filter) -> Filter:
+    return lambda meta: not predicate(meta)
+
+
+def any_of(*predicates: Filter) -> Filter:
+    return lambda meta: any(p(meta) for p in predicates)
+
+
+def all_of(*predicates: Filter) -> Filter:
+    return lambda meta: all(p(meta) for p in predicates)
+
+
+health_check: Filter = service_is("grpc.health.v1.Health")
+reflection: Filter = service_prefix("grpc.reflection.")
+
+DEFAULT_FILTER: Filter = negate(any_of(health_check, reflection))
+
+
+def observe_all(meta: CallMeta) -> bool:
+    return True

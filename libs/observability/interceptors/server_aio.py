@@ -1,0 +1,160 @@
+"""Server interceptor for `grpc.aio.server`, all four RPC kinds.
+
+grpc.aio runs every RPC in its own task, so the correlation id, user id and span bound at
+the start of a call stay with that call. Client cancellation and deadlines cancel the task:
+the CancelledError is recorded (Canceled / DeadlineExceeded) and re-raised. A
+response-streaming handler may be an async generator (iterated by grpc after we return) or a
+coroutine writing with `context.write`; both are handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from grpc import aio
+
+from libs.observability.callmeta import RpcKind
+from libs.observability.correlation import CORRELATION_HEADER
+from libs.observability.errors import RpcError
+from libs.observability.interceptors._common import (
+    correlation_for_server,
+    details_str,
+    internal_status,
+    log_uncaught,
+    metadata_dict,
+    parse_peer,
+    terminated_code,
+)
+from libs.observability.pipeline import Pipeline
+from libs.observability.reporter import CallState, MethodObserver
+
+OK = grpc.StatusCode.OK
+_MAX_CACHED = 4096
+
+
+class AioServerInterceptor(aio.ServerInterceptor):
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self._wrapped: dict[tuple[str, Any], Any] = {}
+
+    async def intercept_service(
+        self, continuation: Callable[[Any], Awaitable[Any]], details: Any
+    ) -> Any:
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        key = (details.method, handler)
+        wrapped = self._wrapped.get(key)
+        if wrapped is None:
+            wrapped = self._wrap(details.method, handler)
+            if len(self._wrapped) < _MAX_CACHED:
+                self._wrapped[key] = wrapped
+        return wrapped
+
+    def _wrap(self, method: str, handler: Any) -> Any:
+        kind = RpcKind.of(handler.request_streaming, handler.response_streaming)
+        obs = self.pipeline.observer(method, kind)
+        if obs is None:
+            return handler
+        if kind is RpcKind.UNARY:
+            return handler._replace(unary_unary=_unary_behavior(obs, handler.unary_unary, False))
+        if kind is RpcKind.CLIENT_STREAM:
+            return handler._replace(stream_unary=_unary_behavior(obs, handler.stream_unary, True))
+        if kind is RpcKind.SERVER_STREAM:
+            return handler._replace(unary_stream=_stream_behavior(obs, handler.unary_stream, False))
+        return handler._replace(stream_stream=_stream_behavior(obs, handler.stream_stream, True))
+
+
+async def _begin(obs: MethodObserver, context: Any) -> CallState:
+    md = metadata_dict(context.invocation_metadata())
+    cid, uid = correlation_for_server(md)
+    call = obs.start(parse_peer(context.peer()), md, cid, uid)
+    await context.send_initial_metadata(((CORRELATION_HEADER, cid),))
+    return call
+
+
+async def _counting(
+    obs: MethodObserver, call: CallState, requests: AsyncIterator[Any]
+) -> AsyncIterator[Any]:
+    async for request in requests:
+        obs.received(call)
+        yield request
+
+
+async def _fail(obs: MethodObserver, call: CallState, context: Any, exc: BaseException) -> None:
+    """Record how the handler ended abnormally and produce the status (always raises)."""
+    if isinstance(exc, asyncio.CancelledError):
+        obs.finish(call, terminated_code(context))
+        raise exc
+    if isinstance(exc, RpcError):
+        obs.finish(call, exc.code, exc.message)
+        status = exc.to_status()
+        await context.abort(status.code, status.details, status.trailing_metadata)
+    code = context.code()
+    if isinstance(exc, aio.AbortError) or (code is not None and code is not OK):
+        obs.finish(call, code or grpc.StatusCode.UNKNOWN, details_str(context.details()))
+        raise exc
+    call.error = exc
+    log_uncaught(obs.meta, exc, call.correlation_id)
+    code, message = internal_status(call.correlation_id)
+    obs.finish(call, code, message)
+    await context.abort(code, message)
+
+
+def _final_code(context: Any) -> tuple[grpc.StatusCode, str | None]:
+    code = context.code()
+    if code is None or code is OK:
+        return OK, None
+    return code, details_str(context.details())
+
+
+def _unary_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any:
+    async def run(request: Any, context: Any) -> Any:
+        call = await _begin(obs, context)
+        if stream_in:
+            request = _counting(obs, call, request)
+        else:
+            obs.received(call)
+        try:
+            response = await behavior(request, context)
+        except BaseException as exc:
+            await _fail(obs, call, context, exc)
+            raise
+        code, details = _final_code(context)
+        if code is OK:
+            obs.sent(call)
+        obs.finish(call, code, details)
+        return response
+
+    return run
+
+
+def _stream_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any:
+    async def responses(request: Any, context: Any) -> AsyncIterator[Any]:
+        call = await _begin(obs, context)
+        if stream_in:
+            request = _counting(obs, call, request)
+        else:
+            obs.received(call)
+        try:
+            result = behavior(request, context)
+            if inspect.isasyncgen(result):
+                async for response in result:
+                    obs.sent(call)
+                    yield response
+            else:  # a coroutine writing with context.write(); its writes are not counted
+                await result
+        except GeneratorExit:
+            obs.finish(call, grpc.StatusCode.CANCELLED)
+            raise
+        except BaseException as exc:
+            await _fail(obs, call, context, exc)
+            raise
+        code, details = _final_code(context)
+        obs.finish(call, code, details)
+
+    return responses

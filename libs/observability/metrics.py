@@ -1,0 +1,286 @@
+"""Prometheus metrics (DESIGN §4): gRPC metrics with go-grpc-prometheus names and Go label
+spellings, the source document's `bytebot_api_requests_total` / websocket gauge, a cardinality
+guard for label values, process/platform/gc collectors, the asyncio loop-lag gauge, and
+exposition (OpenMetrics with exemplars when the scraper accepts it).
+
+All metrics live in an explicit `CollectorRegistry` (one per process, `runtime.registry`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from collections.abc import Iterable
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.exposition import choose_encoder
+
+from libs.observability.callmeta import CallMeta, RpcKind
+from libs.observability.codes import ALL_CODES, GO_NAME, HTTP_STATUS
+
+OTHER = "other"
+
+# --- cardinality guard ------------------------------------------------------------------
+
+_overflow_counters: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = (
+    weakref.WeakKeyDictionary()
+)
+_overflow_lock = threading.Lock()
+
+
+def overflow_counter(registry: CollectorRegistry) -> Counter:
+    """`bytebot_metric_label_overflow_total{metric,label}`, one per registry."""
+    with _overflow_lock:
+        counter = _overflow_counters.get(registry)
+        if counter is None:
+            counter = Counter(
+                "bytebot_metric_label_overflow_total",
+                "Label values replaced by 'other' because a label reached its value cap.",
+                ["metric", "label"],
+                registry=registry,
+            )
+            _overflow_counters[registry] = counter
+        return counter
+
+
+class LabelGuard:
+    """Bounds the values one label can take: the first `max_values` distinct values (plus any
+    `allowed` ones) pass, later new values become `other` and are counted as overflow.
+
+        user_label = LabelGuard("bytebot_tasks_total", "user_id", max_values=50, registry=r)
+        tasks_total.labels(..., user_id=user_label(user_id)).inc()
+    """
+
+    def __init__(
+        self,
+        metric: str,
+        label: str,
+        max_values: int,
+        registry: CollectorRegistry,
+        allowed: Iterable[str] = (),
+    ) -> None:
+        if max_values < 0:
+            raise ValueError("max_values must be >= 0")
+        self.metric, self.label, self.max_values = metric, label, max_values
+        self._allowed = frozenset(allowed)
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+        self._overflow = overflow_counter(registry).labels(metric=metric, label=label)
+
+    def __call__(self, value: str | None) -> str:
+        value = "" if value is None else str(value)
+        if value in self._allowed or value in self._seen:
+            return value
+        with self._lock:
+            if value in self._seen:
+                return value
+            if len(self._seen) < self.max_values:
+                self._seen.add(value)
+                return value
+        self._overflow.inc()
+        return OTHER
+
+    def allow(self, values: Iterable[str]) -> None:
+        """Values that always pass and do not use the cap (e.g. registered method names)."""
+        self._allowed = self._allowed | frozenset(values)
+
+
+# --- gRPC metrics -----------------------------------------------------------------------
+
+_LABELS = ["grpc_type", "grpc_service", "grpc_method"]
+_LABELS_CODE = [*_LABELS, "grpc_code"]
+
+
+class _Side:
+    """The five go-grpc-prometheus families of one side (`server` or `client`)."""
+
+    def __init__(self, side: str, registry: CollectorRegistry, buckets: tuple[float, ...]) -> None:
+        noun = "server" if side == "server" else "client"
+        self.started = Counter(
+            f"grpc_{side}_started", f"Total number of RPCs started on the {noun}.",
+            _LABELS, registry=registry,
+        )
+        self.handled = Counter(
+            f"grpc_{side}_handled",
+            f"Total number of RPCs completed on the {noun}, regardless of success or failure.",
+            _LABELS_CODE, registry=registry,
+        )
+        self.msg_received = Counter(
+            f"grpc_{side}_msg_received",
+            f"Total number of RPC stream messages received on the {noun}.",
+            _LABELS, registry=registry,
+        )
+        self.msg_sent = Counter(
+            f"grpc_{side}_msg_sent", f"Total number of gRPC stream messages sent by the {noun}.",
+            _LABELS, registry=registry,
+        )
+        name = "grpc_server_handling_seconds" if side == "server" else "grpc_client_handling_seconds"
+        self.seconds = Histogram(
+            name,
+            f"Histogram of response latency (seconds) of gRPC calls handled by the {noun}."
+            if side == "server"
+            else "Histogram of response latency (seconds) of the gRPC until it is finished by "
+            "the application.",
+            _LABELS, buckets=buckets, registry=registry,
+        )
+
+
+class RpcMetrics:
+    """Every RPC metric family of one registry; `method(meta)` gives a call's label children."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        buckets: tuple[float, ...] = Histogram.DEFAULT_BUCKETS,
+        max_unregistered_methods: int = 64,
+    ) -> None:
+        self.registry = registry
+        self.server = _Side("server", registry, buckets)
+        self.client = _Side("client", registry, buckets)
+        self.api_requests = Counter(
+            "bytebot_api_requests",
+            "API requests by RPC kind, endpoint (/pkg.Service/Method), HTTP-equivalent status "
+            "code and gRPC code.",
+            ["method", "endpoint", "status_code", "grpc_code"],
+            registry=registry,
+        )
+        self.streams_active = Gauge(
+            "bytebot_websocket_connections_active",
+            "Open server-streaming RPCs (the source document's websocket connections).",
+            ["endpoint"],
+            registry=registry,
+        )
+        # Registered methods always pass; other method names share a small cap, then `other`.
+        self.endpoint_guard = LabelGuard(
+            "bytebot_api_requests_total", "endpoint", max_unregistered_methods, registry
+        )
+        self._registered: set[str] = set()
+
+    def register(self, metas: Iterable[CallMeta]) -> None:
+        metas = list(metas)
+        self._registered.update(m.full_method for m in metas)
+        self.endpoint_guard.allow(m.full_method for m in metas)
+
+    def endpoint_for(self, meta: CallMeta) -> str:
+        """The bounded `endpoint` label: once the server's methods are registered, any other
+        server method is `other`; client targets share the guard's small cap."""
+        if not meta.is_client and self._registered and meta.full_method not in self._registered:
+            overflow_counter(self.registry).labels(
+                metric="bytebot_api_requests_total", label="endpoint"
+            ).inc()
+            return OTHER
+        return self.endpoint_guard(meta.full_method)
+
+    def method(self, meta: CallMeta) -> MethodMetrics:
+        return MethodMetrics(self, meta)
+
+
+class MethodMetrics:
+    """Label children of one method, resolved once (the hot path only calls inc/observe)."""
+
+    __slots__ = (
+        "api_by_code", "handled_by_code", "histogram", "is_server", "msg_received",
+        "msg_sent", "started", "stream_gauge",
+    )
+
+    def __init__(self, metrics: RpcMetrics, meta: CallMeta) -> None:
+        endpoint = metrics.endpoint_for(meta)
+        if endpoint == OTHER:
+            labels = (meta.kind.value, OTHER, OTHER)
+        else:
+            labels = (meta.kind.value, meta.service, meta.method)
+        side = metrics.client if meta.is_client else metrics.server
+        self.is_server = not meta.is_client
+        self.started = side.started.labels(*labels)
+        self.msg_received = side.msg_received.labels(*labels)
+        self.msg_sent = side.msg_sent.labels(*labels)
+        self.histogram = side.seconds.labels(*labels)
+        self.handled_by_code = {code: side.handled.labels(*labels, GO_NAME[code]) for code in ALL_CODES}
+        self.api_by_code = (
+            {
+                code: metrics.api_requests.labels(
+                    meta.kind.value, endpoint, HTTP_STATUS[code], GO_NAME[code]
+                )
+                for code in ALL_CODES
+            }
+            if self.is_server
+            else {}
+        )
+        self.stream_gauge = (
+            metrics.streams_active.labels(endpoint)
+            if self.is_server and meta.kind in (RpcKind.SERVER_STREAM, RpcKind.BIDI_STREAM)
+            else None
+        )
+
+
+# --- exposition -------------------------------------------------------------------------
+
+
+def render(registry: CollectorRegistry, accept_header: str | None) -> tuple[bytes, str]:
+    """Body and content type for a scrape: OpenMetrics (with exemplars) when the `Accept`
+    header asks for it, else the classic text format (which cannot carry exemplars)."""
+    encoder, content_type = choose_encoder(accept_header or "")
+    return encoder(registry), content_type
+
+
+def add_runtime_collectors(registry: CollectorRegistry) -> None:
+    """process_*, python_info and python_gc_* in our registry (not the global default one)."""
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+
+
+# --- asyncio loop lag -------------------------------------------------------------------
+
+
+def eventloop_lag_gauge(registry: CollectorRegistry) -> Gauge:
+    return Gauge(
+        "bytebot_eventloop_lag_seconds",
+        "How late the asyncio event loop ran a callback scheduled to run now (last sample).",
+        registry=registry,
+    )
+
+
+async def measure_eventloop_lag(gauge: Gauge, interval: float = 0.5) -> None:
+    """Forever: sleep `interval`, record how much later than asked the loop woke us up.
+    Run it as a background task (`start_eventloop_lag_monitor`); cancel to stop."""
+    loop = asyncio.get_running_loop()
+    while True:
+        expected = loop.time() + interval
+        await asyncio.sleep(interval)
+        gauge.set(max(0.0, loop.time() - expected))
+
+
+def start_eventloop_lag_monitor(
+    registry: CollectorRegistry | Gauge, interval: float = 0.5
+) -> asyncio.Task[None]:
+    """Start the loop-lag task on the running loop; returns it (cancel it on shutdown)."""
+    gauge = registry if isinstance(registry, Gauge) else eventloop_lag_gauge(registry)
+    return asyncio.get_running_loop().create_task(
+        measure_eventloop_lag(gauge, interval), name="bytebot-eventloop-lag"
+    )
+
+
+
+
+__all__ = [
+    "OTHER",
+    "LabelGuard",
+    "MethodMetrics",
+    "RpcMetrics",
+    "add_runtime_collectors",
+    "eventloop_lag_gauge",
+    "overflow_counter",
+    "render",
+    "start_eventloop_lag_monitor",
+]

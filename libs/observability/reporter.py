@@ -1,0 +1,128 @@
+"""One reporter per call (go-grpc-middleware's shape): the interceptors tell it what happens
+to a call (started, message received, message sent, finished) and it fans out to one reporter
+per signal — metrics, span, access log. A new signal is one new reporter.
+
+Per-method state (metric label children, span name and attributes, log fields) is built once
+per method by the reporter factories, so the per-call work is one small `CallState` plus the
+unavoidable signal updates.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import grpc
+
+from libs.observability.callmeta import CallMeta
+
+
+class CallState:
+    """Everything one call carries between its events."""
+
+    __slots__ = (
+        "correlation_id", "error", "peer", "received", "sent", "span", "start",
+        "token", "user_id",
+    )
+
+    def __init__(self, peer: tuple[str, int | None], correlation_id: str | None,
+                 user_id: str | None) -> None:
+        self.start = time.perf_counter()
+        self.peer = peer
+        self.correlation_id = correlation_id
+        self.user_id = user_id
+        self.span: Any = None
+        self.token: Any = None
+        self.error: BaseException | None = None
+        self.received = 0
+        self.sent = 0
+
+    def trace_ids(self) -> tuple[str, str, bool] | None:
+        """(trace_id, span_id, sampled) of the call's span, None without a valid one."""
+        span = self.span
+        if span is None:
+            return None
+        ctx = span.get_span_context()
+        if not ctx.is_valid:
+            return None
+        return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x"), ctx.trace_flags.sampled
+
+
+class Reporter(Protocol):
+    """One signal's view of calls to one method."""
+
+    def started(self, call: CallState, metadata: dict[str, Any]) -> None: ...
+
+    def message_received(self, call: CallState) -> None: ...
+
+    def message_sent(self, call: CallState) -> None: ...
+
+    def finished(self, call: CallState, code: grpc.StatusCode, duration: float,
+                 details: str | None) -> None: ...
+
+
+class ReporterFactory(Protocol):
+    """Builds the reporter of a signal for one method (once per method, not per call)."""
+
+    def for_method(self, meta: CallMeta) -> Reporter: ...
+
+
+class MethodObserver:
+    """The composite reporter of one method: fans each event out to every signal.
+
+    Order matters: the span reporter runs first on start (the others can see the span) and
+    last on finish (metrics and logs read its trace id before it ends).
+    """
+
+    __slots__ = ("finishing", "meta", "receivers", "senders", "starting")
+
+    def __init__(self, meta: CallMeta, reporters: list[Reporter]) -> None:
+        self.meta = meta
+        self.starting = tuple(reporters)
+        self.finishing = tuple(reversed(reporters))
+        # Message hooks only for reporters that override them (saves calls per message).
+        self.receivers = tuple(r for r in reporters if _overrides(r, "message_received"))
+        self.senders = tuple(r for r in reporters if _overrides(r, "message_sent"))
+
+    def start(self, peer: tuple[str, int | None], metadata: dict[str, Any],
+              correlation_id: str | None, user_id: str | None) -> CallState:
+        call = CallState(peer, correlation_id, user_id)
+        for r in self.starting:
+            r.started(call, metadata)
+        return call
+
+    def received(self, call: CallState) -> None:
+        call.received += 1
+        for r in self.receivers:
+            r.message_received(call)
+
+    def sent(self, call: CallState) -> None:
+        call.sent += 1
+        for r in self.senders:
+            r.message_sent(call)
+
+    def finish(self, call: CallState, code: grpc.StatusCode, details: str | None = None) -> None:
+        duration = time.perf_counter() - call.start
+        for r in self.finishing:
+            r.finished(call, code, duration, details)
+
+
+class NoopReporter:
+    """Base with empty hooks; subclasses override what they observe."""
+
+    def started(self, call: CallState, metadata: dict[str, Any]) -> None:
+        pass
+
+    def message_received(self, call: CallState) -> None:
+        pass
+
+    def message_sent(self, call: CallState) -> None:
+        pass
+
+    def finished(self, call: CallState, code: grpc.StatusCode, duration: float,
+                 details: str | None) -> None:
+        pass
+
+
+def _overrides(reporter: Any, hook: str) -> bool:
+    return getattr(type(reporter), hook, None) is not getattr(NoopReporter, hook)

@@ -1,0 +1,136 @@
+"""From keysyms and characters to keycodes on the current X keyboard map.
+
+A keysym the map has at level 0 is pressed alone, one it has at level 1 with Shift (the US
+layout's `!`, `A`, `{`…). A keysym the map does not have at all (`é`, `€`, `→`, emoji, an
+XF86 media key on a bare Xvfb) is bound to a *spare* keycode — one with no keysyms in the map
+— with `ChangeKeyboardMapping`, the technique xdotool uses. Bindings are kept, not reverted
+after each key: clients translate a key event with the map they fetched after the
+`MappingNotify`, so reverting right away can make them see the old (empty) binding. When every
+spare keycode is in use, the least recently used one is rebound, after a short grace period
+since its last use. All spare keycodes are restored to empty on `close()`.
+
+Not thread-safe: used only from the display thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from Xlib import XK
+from Xlib.display import Display
+
+# How long a rebound spare keycode must have been idle, so that clients are done translating
+# the previous key event with the previous binding.
+REBIND_GRACE_SECONDS = 0.1
+
+_SHIFT_L = XK.string_to_keysym("Shift_L")
+
+# Characters whose keysym is not the Latin-1 code point.
+_CHAR_KEYSYMS = {
+    "\n": XK.string_to_keysym("Return"),
+    "\r": XK.string_to_keysym("Return"),
+    "\t": XK.string_to_keysym("Tab"),
+    "\b": XK.string_to_keysym("BackSpace"),
+    "\x1b": XK.string_to_keysym("Escape"),
+}
+
+
+class NoSpareKeycode(RuntimeError):
+    """The keyboard map has no empty keycode to bind an unmapped keysym to."""
+
+
+def char_keysym(char: str) -> int:
+    """The keysym that types `char`: Latin-1 is its code point, the rest Unicode keysyms."""
+    if char in _CHAR_KEYSYMS:
+        return _CHAR_KEYSYMS[char]
+    code = ord(char)
+    if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF:
+        return code
+    return 0x01000000 | code  # X11 Unicode keysym
+
+
+@dataclass(frozen=True, slots=True)
+class Stroke:
+    """How to produce a keysym: this keycode, with Shift held or not."""
+
+    keycode: int
+    shift: bool
+
+
+class Keyboard:
+    """Keysym → keycode lookups with spare-keycode binding (see the module comment)."""
+
+    def __init__(self, display: Display) -> None:
+        self._display = display
+        info = display.display.info
+        self._first = info.min_keycode
+        count = info.max_keycode - info.min_keycode + 1
+        mapping = display.get_keyboard_mapping(self._first, count)
+        self._per_keycode = len(mapping[0]) if mapping else 2
+        self._lookup: dict[int, Stroke] = {}
+        for offset, row in enumerate(mapping):
+            keycode = self._first + offset
+            for level, keysym in enumerate(row[:2]):
+                if keysym and keysym not in self._lookup:
+                    self._lookup[keysym] = Stroke(keycode, shift=level == 1)
+        # Prefer unshifted strokes: a keysym at level 0 anywhere beats level 1 elsewhere.
+        for offset, row in enumerate(mapping):
+            if row and row[0]:
+                self._lookup[row[0]] = Stroke(self._first + offset, shift=False)
+        self._spares = [self._first + i for i, row in enumerate(mapping) if not any(row)]
+        # spare keycode → (bound keysym, last use); ordered least recently used first.
+        self._bound: OrderedDict[int, tuple[int, float]] = OrderedDict()
+        self._shift = self._lookup.get(_SHIFT_L)
+
+    @property
+    def shift_keycode(self) -> int:
+        if self._shift is None:
+            raise NoSpareKeycode("the keyboard map has no Shift_L key")
+        return self._shift.keycode
+
+    @property
+    def spare_count(self) -> int:
+        return len(self._spares)
+
+    def stroke(self, keysym: int) -> Stroke:
+        """The keycode (and Shift) producing `keysym`, binding a spare keycode if needed."""
+        found = self._lookup.get(keysym)
+        if found is not None:
+            if found.keycode in self._bound:
+                self._bound.move_to_end(found.keycode)
+                self._bound[found.keycode] = (keysym, time.monotonic())
+            return found
+        return self._bind(keysym)
+
+    def _bind(self, keysym: int) -> Stroke:
+        if not self._spares:
+            raise NoSpareKeycode("the keyboard map has no spare keycode to type this key with")
+        if len(self._bound) < len(self._spares):
+            keycode = next(k for k in self._spares if k not in self._bound)
+        else:
+            keycode, (old_keysym, last_use) = next(iter(self._bound.items()))
+            idle = time.monotonic() - last_use
+            if idle < REBIND_GRACE_SECONDS:
+                time.sleep(REBIND_GRACE_SECONDS - idle)
+            del self._bound[keycode]
+            self._lookup.pop(old_keysym, None)
+        # Both levels carry the keysym, so a held Shift does not change what is typed.
+        row = [keysym, keysym] + [0] * (self._per_keycode - 2)
+        self._display.change_keyboard_mapping(keycode, [row])
+        self._display.sync()
+        stroke = Stroke(keycode, shift=False)
+        self._lookup[keysym] = stroke
+        self._bound[keycode] = (keysym, time.monotonic())
+        return stroke
+
+    def close(self) -> None:
+        """Give every spare keycode back its empty binding."""
+        if not self._bound:
+            return
+        empty = [0] * self._per_keycode
+        for keycode in list(self._bound):
+            self._display.change_keyboard_mapping(keycode, [empty])
+        self._bound.clear()
+        self._display.sync()

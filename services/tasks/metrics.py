@@ -1,0 +1,79 @@
+"""The task metrics of the source document (DESIGN §4), shared by the API and the worker.
+
+- `bytebot_tasks_total{status,type,user_id}` counts terminal outcomes only (completed,
+  failed, cancelled), once per task, by the process that made the change (the worker for
+  completed/failed/cancelled-while-running and for lease-expiry failures, the API for
+  cancels of tasks that had not started). Counting creations too would make the source's
+  failure-rate alert (failed / total) read low while tasks are queued.
+- `bytebot_task_duration_seconds{type,status}`: executed_at → completed_at of tasks that
+  ran (a task cancelled before it started has no processing time).
+- `bytebot_task_queue_length{priority}`: claimable PENDING tasks, refreshed from the
+  database by every API replica and worker; all four priorities are always present.
+- `bytebot_database_connections_active`: the pool's open connections (see `Database`).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from libs.observability.metrics import LabelGuard
+from services.tasks.db import Database
+from services.tasks.records import Priority, Status, TaskRecord
+
+DURATION_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 300)
+
+
+class TaskMetrics:
+    def __init__(self, registry: CollectorRegistry, *, user_label_cap: int = 50) -> None:
+        self.tasks_total = Counter(
+            "bytebot_tasks_total",
+            "Tasks that reached a terminal status (completed, failed, cancelled).",
+            ["status", "type", "user_id"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "bytebot_task_duration_seconds",
+            "Task processing time, from a worker starting it to its terminal status.",
+            ["type", "status"],
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.queue_length = Gauge(
+            "bytebot_task_queue_length",
+            "Pending tasks that can be claimed now, per priority.",
+            ["priority"],
+            registry=registry,
+        )
+        for priority in Priority.ALL:
+            self.queue_length.labels(priority=Priority.NAMES[priority].lower()).set(0)
+        self.user_label = LabelGuard(
+            "bytebot_tasks_total", "user_id", max_values=user_label_cap, registry=registry
+        )
+
+    def record_outcome(self, task: TaskRecord) -> None:
+        if task.status not in Status.TERMINAL:
+            return
+        status, task_type = task.status.lower(), task.type.lower()
+        self.tasks_total.labels(
+            status=status, type=task_type, user_id=self.user_label(task.created_by or "anonymous")
+        ).inc()
+        if task.executed_at and task.completed_at:
+            seconds = (task.completed_at - task.executed_at).total_seconds()
+            self.duration.labels(type=task_type, status=status).observe(max(0.0, seconds))
+
+    def set_queue_lengths(self, counts: dict[int, int]) -> None:
+        for priority in Priority.ALL:
+            self.queue_length.labels(priority=Priority.NAMES[priority].lower()).set(
+                counts.get(priority, 0)
+            )
+
+
+def database_connections_gauge(registry: CollectorRegistry, db: Database) -> Gauge:
+    gauge = Gauge(
+        "bytebot_database_connections_active",
+        "Open connections in the database pool (in use + idle); 0 when the database is "
+        "unreachable.",
+        registry=registry,
+    )
+    gauge.set_function(db.open_connections)
+    return gauge
