@@ -34,7 +34,7 @@ from typing import Any, TextIO
 
 import grpc
 from google.protobuf import descriptor_pool
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from libs.observability import logging as obs_logging
 from libs.observability import metrics as obs_metrics
@@ -180,6 +180,8 @@ def setup(
         service_name, version, environment,
         exporters=span_exporters, processor=span_processor, sampler=sampler,
     )
+    # Go's exposition has no `_created` series; they would double every counter's output.
+    disable_created_metrics()
     if registry is None:
         registry = CollectorRegistry()
         obs_metrics.add_runtime_collectors(registry)

@@ -56,7 +56,7 @@ def metadata_dict(metadata: Any) -> dict[str, Any]:
 def terminated_code(context: Any) -> grpc.StatusCode:
     """The code of a call the peer ended (sync: not active; aio: task cancelled)."""
     remaining = context.time_remaining()
-    if remaining is not None and remaining <= 0:
+    if remaining is not None and remaining <= 0.01:
         return grpc.StatusCode.DEADLINE_EXCEEDED
     return grpc.StatusCode.CANCELLED
 

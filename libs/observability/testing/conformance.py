@@ -31,7 +31,7 @@ Behavior = pb.Behavior
 class PlannedFailure(ValueError):
     """The uncaught exception of BEHAVIOR_RAISE; its text must never reach a client."""
 
-    SECRET = "db password is hunter2 at /srv/internal/path"
+    SECRET = "internal detail: row 42 of /srv/internal/state.db"
 
 
 def _response(request: pb.ConformanceRequest, index: int, next_cid: str = "") -> Any:

@@ -1,0 +1,207 @@
+"""Client channels with our interceptors, keepalive, a default deadline and a retry policy.
+
+    channel = create_channel("127.0.0.1:50053", observability=obs)       # grpc.aio
+    stub = computer_pb2_grpc.ComputerServiceStub(channel)
+
+Retry policy (gRPC service config, `DEFAULT_RETRY_POLICY`): a call that fails with
+UNAVAILABLE is retried up to 3 more times with exponential backoff (0.1 s → 2 s, jittered by
+gRPC). UNAVAILABLE means "the server did not do it, try again" (connection refused, server
+draining, a handler raising `Unavailable` BEFORE any side effect) — our handlers keep that
+convention, so the default applies to every method. A service with a method that is not safe
+to repeat passes its own `service_config` (e.g. `retry_service_config(["pkg.Svc/Get"])`)
+naming only the idempotent methods. Retries never extend the caller's deadline.
+
+Default deadline: a unary call without a timeout gets `default_timeout` seconds (30 s), so
+a hung dependency cannot hang its caller forever; streams (WatchTask…) are long-lived by
+design and get none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import grpc
+from grpc import aio
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+
+DEFAULT_RETRY_POLICY: dict[str, Any] = {
+    "maxAttempts": 4,
+    "initialBackoff": "0.1s",
+    "maxBackoff": "2s",
+    "backoffMultiplier": 2,
+    "retryableStatusCodes": ["UNAVAILABLE"],
+}
+
+
+def retry_service_config(
+    methods: Iterable[str] | None = None, retry_policy: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A service config retrying `methods` ("pkg.Service/Method" or "pkg.Service" for all
+    its methods; None: every method of every service)."""
+    if methods is None:
+        names: list[dict[str, str]] = [{}]
+    else:
+        names = []
+        for method in methods:
+            service, _, name = method.partition("/")
+            names.append({"service": service, "method": name} if name else {"service": service})
+    return {
+        "methodConfig": [{"name": names, "retryPolicy": dict(retry_policy or DEFAULT_RETRY_POLICY)}]
+    }
+
+
+def channel_options(
+    *,
+    service_config: dict[str, Any] | None = None,
+    keepalive_time_ms: int = 30_000,
+    keepalive_timeout_ms: int = 10_000,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    options: Sequence[tuple[str, Any]] = (),
+) -> list[tuple[str, Any]]:
+    config = retry_service_config() if service_config is None else service_config
+    base: dict[str, Any] = {
+        "grpc.enable_retries": 1,
+        "grpc.service_config": json.dumps(config),
+        # Keepalive pings find dead connections (a restarted pod) before a call does; the
+        # server allows pings every 10 s (server.py), we send every 30 s.
+        "grpc.keepalive_time_ms": keepalive_time_ms,
+        "grpc.keepalive_timeout_ms": keepalive_timeout_ms,
+        "grpc.keepalive_permit_without_calls": 0,
+        "grpc.http2.max_pings_without_data": 0,
+        "grpc.max_send_message_length": max_message_bytes,
+        "grpc.max_receive_message_length": max_message_bytes,
+    }
+    base.update(dict(options))
+    return list(base.items())
+
+
+class _DefaultDeadline(aio.UnaryUnaryClientInterceptor):
+    """Give unary calls without a timeout a default one."""
+
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        if details.timeout is None:
+            details = aio.ClientCallDetails(
+                details.method,
+                self._timeout,
+                details.metadata,
+                details.credentials,
+                details.wait_for_ready,
+            )
+        return await continuation(details, request)
+
+
+class _SyncDefaultDeadline(grpc.UnaryUnaryClientInterceptor):
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        if details.timeout is None:
+            details = _SyncCallDetails(
+                details.method,
+                self._timeout,
+                details.metadata,
+                details.credentials,
+                getattr(details, "wait_for_ready", None),
+                getattr(details, "compression", None),
+            )
+        return continuation(details, request)
+
+
+class _SyncCallDetails(grpc.ClientCallDetails):
+    def __init__(
+        self,
+        method: str,
+        timeout: float | None,
+        metadata: Any,
+        credentials: Any,
+        wait_for_ready: Any,
+        compression: Any,
+    ) -> None:
+        self.method = method
+        self.timeout = timeout
+        self.metadata = metadata
+        self.credentials = credentials
+        self.wait_for_ready = wait_for_ready
+        self.compression = compression
+
+
+def create_channel(
+    target: str,
+    *,
+    observability: Any = None,
+    service_config: dict[str, Any] | None = None,
+    default_timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
+    keepalive_time_ms: int = 30_000,
+    keepalive_timeout_ms: int = 10_000,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    options: Sequence[tuple[str, Any]] = (),
+    interceptors: Sequence[Any] = (),
+) -> aio.Channel:
+    """An insecure `grpc.aio` channel (in-cluster traffic; a mesh adds mTLS) with the
+    observability client interceptors (spans, metrics, logs, correlation forwarding)."""
+    chain: list[Any] = []
+    if default_timeout is not None:
+        chain.append(_DefaultDeadline(default_timeout))
+    if observability is not None:
+        chain.extend(observability.aio_client_interceptors(target))
+    chain.extend(interceptors)
+    return aio.insecure_channel(
+        target,
+        options=channel_options(
+            service_config=service_config,
+            keepalive_time_ms=keepalive_time_ms,
+            keepalive_timeout_ms=keepalive_timeout_ms,
+            max_message_bytes=max_message_bytes,
+            options=options,
+        ),
+        interceptors=chain or None,
+    )
+
+
+def create_sync_channel(
+    target: str,
+    *,
+    observability: Any = None,
+    service_config: dict[str, Any] | None = None,
+    default_timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
+    keepalive_time_ms: int = 30_000,
+    keepalive_timeout_ms: int = 10_000,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    options: Sequence[tuple[str, Any]] = (),
+    interceptors: Sequence[Any] = (),
+) -> grpc.Channel:
+    """The blocking twin of `create_channel` (CLI commands, thread-based code)."""
+    channel = grpc.insecure_channel(
+        target,
+        options=channel_options(
+            service_config=service_config,
+            keepalive_time_ms=keepalive_time_ms,
+            keepalive_timeout_ms=keepalive_timeout_ms,
+            max_message_bytes=max_message_bytes,
+            options=options,
+        ),
+    )
+    chain: list[Any] = []
+    if default_timeout is not None:
+        chain.append(_SyncDefaultDeadline(default_timeout))
+    if observability is not None:
+        chain.extend(observability.client_interceptors(target))
+    chain.extend(interceptors)
+    return grpc.intercept_channel(channel, *chain) if chain else channel
+
+
+__all__ = [
+    "DEFAULT_RETRY_POLICY",
+    "DEFAULT_TIMEOUT_SECONDS",
+    "channel_options",
+    "create_channel",
+    "create_sync_channel",
+    "retry_service_config",
+]

@@ -1,0 +1,36 @@
+"""Settings of the computer service (every field is a `BYTEBOT_<FIELD>` environment variable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from libs.runtime.config import ServiceSettings
+
+
+@dataclass
+class ComputerSettings(ServiceSettings):
+    grpc_port: int = 50053
+    http_port: int = 9466
+    # The X display to drive (":0", ":99"…). Unset: $DISPLAY; when that is unset too and Xvfb
+    # is installed, the service starts its own Xvfb and stops it on shutdown.
+    display: str | None = None
+    # Screen of the service's own Xvfb (Bytebot's desktop is 1280x960x24).
+    xvfb_screen: str = "1280x960x24"
+    # How long start-up waits for the display to accept connections.
+    display_timeout_seconds: float = 15.0
+    # Bytebot's pauses: between repeated clicks and between scroll steps.
+    click_interval_seconds: float = 0.15
+    scroll_interval_seconds: float = 0.15
+    # Defaults of requests that leave the delay unset (type_keys holds the chord this long).
+    type_keys_delay_seconds: float = 0.1
+    type_text_delay_seconds: float = 0.0
+    # write_file/read_file stay inside this folder; relative paths resolve here.
+    file_root: str = "~/Desktop"
+    # zlib level of PNG screenshots: 1 is ~3x faster than the default 6 for ~10 % more bytes.
+    png_compress_level: int = 1
+    # Additions/replacements to the application table, as JSON:
+    # {"name": {"command": ["prog", "arg"], "window_class": "instance.Class"}, "gone": null}
+    applications: dict[str, Any] = field(default_factory=dict)
+    # A 50 MB file plus protobuf framing must fit in one message.
+    max_message_bytes: int = 64 * 1024 * 1024

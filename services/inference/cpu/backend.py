@@ -1,0 +1,272 @@
+"""The CPU backend: UI preprocessing + Tesseract, with PP-OCR where Tesseract is unsure.
+
+One DetectText pass (``detect``):
+1. ``preprocess.prepare``: text-like blobs, each painted dark-on-white on a clean page (box
+   borders and fills gone, dark themes and coloured buttons normalised), optionally upscaled.
+2. Tesseract on that page, cut into horizontal bands between blobs and read in parallel
+   (``tesseract_threads``; tesserocr releases the GIL).
+3. Blobs no confident Tesseract word covers (typically short labels inside buttons) are read
+   again by the PP-OCR recogniser from the original pixels, at most ``max_fallback_crops`` per
+   frame, in one batch.
+Results are cached by frame pixels (``cache.FrameCache``).
+
+``detect_more`` (FindText when the query is missing) adds a full PP-OCR detection +
+recognition of the frame, merged with the fast pass: slow (seconds), but only on a miss.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from services.inference.backends.base import DeviceInfo, ModelDescriptor, Rect, TextRegion
+from services.inference.backends.cache import FrameCache, frame_key
+from services.inference.cpu import preprocess
+from services.inference.cpu.engines import (
+    OcrWord,
+    RapidRecognizer,
+    TesseractPool,
+    find_tessdata,
+    split_line,
+)
+
+MODEL_NAME = "ui-ocr-cpu"
+MODEL_VERSION = "1"
+
+
+@dataclass
+class CpuOptions:
+    tesseract_threads: int = 2
+    upscale: float = 1.5
+    low_confidence: float = 0.6
+    max_fallback_crops: int = 6
+    use_rapidocr: bool = True
+    cache_entries: int = 16
+    tessdata: str | None = None
+
+
+class CpuBackend:
+    name = "cpu"
+    model_name = MODEL_NAME
+
+    def __init__(self, options: CpuOptions | None = None) -> None:
+        self.options = options or CpuOptions()
+        self._tess: TesseractPool | None = None
+        self._rapid: RapidRecognizer | None = None
+        self._bands: ThreadPoolExecutor | None = None
+        self._cache: FrameCache[list[TextRegion]] = FrameCache(self.options.cache_entries)
+        self._more_cache: FrameCache[list[TextRegion]] = FrameCache(
+            max(1, self.options.cache_entries // 4))
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def load(self) -> None:
+        threads = max(1, self.options.tesseract_threads)
+        # Each concurrent request may use `threads` APIs; two requests in flight is plenty
+        # on the 2-core machines this targets.
+        self._tess = TesseractPool(2 * threads, find_tessdata(self.options.tessdata))
+        self._bands = ThreadPoolExecutor(max_workers=2 * threads,
+                                         thread_name_prefix="tesseract-band")
+        if self.options.use_rapidocr:
+            self._rapid = RapidRecognizer(threads=max(1, min(os.cpu_count() or 1, 2)))
+
+    def close(self) -> None:
+        if self._bands:
+            self._bands.shutdown(wait=True)
+        if self._tess:
+            self._tess.close()
+
+    # -- passes ------------------------------------------------------------------------
+    def detect(self, image: np.ndarray, region: Rect | None = None,
+               min_confidence: float = 0.0) -> list[TextRegion]:
+        key = frame_key(image, region, "fast")
+        regions = self._cache.get(key)
+        if regions is None:
+            crop, dx, dy = _crop(image, region)
+            regions = [r.__class__(r.text, r.box.shifted(dx, dy), r.confidence, r.line)
+                       for r in self._fast_pass(crop)]
+            self._cache.put(key, regions)
+        return [r for r in regions if r.confidence >= min_confidence]
+
+    def detect_more(self, image: np.ndarray, region: Rect | None = None) -> list[TextRegion]:
+        fast = self.detect(image, region)
+        if self._rapid is None:
+            return fast
+        key = frame_key(image, region, "more")
+        merged = self._more_cache.get(key)
+        if merged is None:
+            crop, dx, dy = _crop(image, region)
+            extra = [_to_region(w, dx, dy, line_offset=10_000) for w in self._rapid.read_frame(crop)]
+            merged = list(fast)
+            for r in extra:
+                if not any(_overlap(r.box, f.box) > 0.5 and f.text.lower() == r.text.lower()
+                           for f in fast):
+                    merged.append(r)
+            self._more_cache.put(key, merged)
+        return merged
+
+    def _fast_pass(self, rgb: np.ndarray) -> list[TextRegion]:
+        assert self._tess is not None and self._bands is not None, "backend not loaded"
+        prepared = preprocess.prepare(rgb)
+        scale = self.options.upscale if self.options.upscale > 0 else 1.0
+        page = prepared.page
+        if scale != 1.0:
+            page = cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        bands = _bands(prepared.blobs, rgb.shape[0], self.options.tesseract_threads)
+        futures = []
+        for top, bottom in bands:
+            y0, y1 = int(top * scale), int(bottom * scale)
+            futures.append((top, self._bands.submit(self._tess.recognize, page[y0:y1])))
+        words: list[OcrWord] = []
+        line_base = 0
+        for top, fut in futures:
+            band_words = fut.result()
+            for w in band_words:
+                x, y, bw, bh = w.box
+                words.append(OcrWord(w.text, (round(x / scale), round(y / scale) + top,
+                                              max(1, round(bw / scale)), max(1, round(bh / scale))),
+                                     w.confidence, w.line + line_base))
+            line_base += (max((w.line for w in band_words), default=-1) + 1)
+        words = self._second_opinion(rgb, prepared.blobs, words, line_base)
+        return _reading_order([_to_region(w, 0, 0) for w in words])
+
+    def _second_opinion(self, rgb: np.ndarray, blobs: list[preprocess.Blob],
+                        words: list[OcrWord], line_base: int) -> list[OcrWord]:
+        """PP-OCR reads the blobs Tesseract left uncovered or was unsure about."""
+        if self._rapid is None or self.options.max_fallback_crops <= 0:
+            return words
+        todo: list[tuple[preprocess.Blob, list[OcrWord]]] = []
+        for blob in blobs:
+            inside = [w for w in words if _center_in(w.box, blob.box)]
+            sure = [w for w in inside if w.confidence >= self.options.low_confidence]
+            covered = sum(w.box[2] for w in sure)
+            if covered >= 0.6 * blob.width:
+                continue
+            todo.append((blob, inside))
+        # Smallest first: short labels (buttons) are where Tesseract fails and PP-OCR is cheap.
+        todo.sort(key=lambda t: t[0].width * t[0].height)
+        todo = todo[: self.options.max_fallback_crops]
+        if not todo:
+            return words
+        height, width = rgb.shape[:2]
+        crops = []
+        for blob, _ in todo:
+            pad = max(3, blob.height // 4)
+            x0, y0 = max(0, blob.x - pad), max(0, blob.y - pad)
+            x1, y1 = min(width, blob.x + blob.width + pad), min(height, blob.y + blob.height + pad)
+            crops.append(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+        results = self._rapid.recognize_crops(crops)
+        replaced: set[int] = set()
+        added: list[OcrWord] = []
+        for i, ((blob, inside), (text, conf)) in enumerate(zip(todo, results, strict=True)):
+            old_conf = min((w.confidence for w in inside), default=0.0)
+            if not text.strip() or conf < max(0.5, old_conf):
+                continue
+            replaced.update(id(w) for w in inside)
+            added.extend(split_line(text, blob.box, conf, line_base + i))
+        return [w for w in words if id(w) not in replaced] + added
+
+    # -- descriptions ------------------------------------------------------------------
+    def models(self) -> list[ModelDescriptor]:
+        loaded = self._tess is not None
+        out = [
+            ModelDescriptor(MODEL_NAME, MODEL_VERSION, "ocr", "cpu", "pipeline", (), loaded,
+                            "UI preprocessing + Tesseract LSTM, PP-OCR on uncertain regions"),
+            ModelDescriptor("tesseract-eng", self._tess.version if self._tess else "", "ocr",
+                            "cpu", "traineddata", (), loaded, "Tesseract 5 LSTM, English"),
+        ]
+        if self.options.use_rapidocr:
+            rapid_loaded = self._rapid is not None
+            out += [
+                ModelDescriptor("ppocr-det", "PP-OCRv6-small", "text-detection", "cpu", "onnx",
+                                (1, 3, -1, -1), rapid_loaded, "PP-OCR text detector (rapidocr)"),
+                ModelDescriptor("ppocr-rec", "PP-OCRv6-small", "text-recognition", "cpu",
+                                "onnx", (-1, 3, 48, -1), rapid_loaded,
+                                "PP-OCR text-line recogniser (rapidocr)"),
+            ]
+        return out
+
+    def device_info(self) -> DeviceInfo:
+        details = {"tesseract_threads": str(self.options.tesseract_threads),
+                   "upscale": str(self.options.upscale),
+                   "max_fallback_crops": str(self.options.max_fallback_crops),
+                   "cache_hits": str(self._cache.hits), "cache_misses": str(self._cache.misses)}
+        if self._tess:
+            details["tesseract"] = self._tess.version
+        try:
+            import onnxruntime
+
+            details["onnxruntime"] = onnxruntime.__version__
+        except ImportError:
+            pass
+        return DeviceInfo(backend="cpu", compute_units="CPU_ONLY", platform=platform_name(),
+                          cpu_count=os.cpu_count() or 1, details=details)
+
+
+def platform_name() -> str:
+    system = platform.system()
+    if system == "Darwin":
+        return f"macOS-{platform.mac_ver()[0]}-{platform.machine()}"
+    return f"{system}-{platform.release()}-{platform.machine()}"
+
+
+def _crop(image: np.ndarray, region: Rect | None) -> tuple[np.ndarray, int, int]:
+    if region is None:
+        return image, 0, 0
+    return image[region.y:region.bottom, region.x:region.right], region.x, region.y
+
+
+def _bands(blobs: list[preprocess.Blob], height: int, count: int) -> list[tuple[int, int]]:
+    """Splits [0, height) into up to ``count`` bands at rows no blob crosses."""
+    if count <= 1 or height < 200:
+        return [(0, height)]
+    busy = np.zeros(height + 1, dtype=bool)
+    for b in blobs:
+        busy[max(0, b.y - 2): b.y + b.height + 2] = True
+    cuts = [0]
+    for k in range(1, count):
+        target = height * k // count
+        free = np.flatnonzero(~busy[cuts[-1] + 50: height - 50]) + cuts[-1] + 50
+        if free.size == 0:
+            break
+        cuts.append(int(free[np.argmin(np.abs(free - target))]))
+    cuts.append(height)
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+def _to_region(w: OcrWord, dx: int, dy: int, line_offset: int = 0) -> TextRegion:
+    x, y, bw, bh = w.box
+    return TextRegion(w.text, Rect(x + dx, y + dy, bw, bh), w.confidence, w.line + line_offset)
+
+
+def _center_in(box: tuple[int, int, int, int], blob: tuple[int, int, int, int]) -> bool:
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    return blob[0] - 2 <= cx <= blob[0] + blob[2] + 2 and blob[1] - 2 <= cy <= blob[1] + blob[3] + 2
+
+
+def _overlap(a: Rect, b: Rect) -> float:
+    """Intersection over the smaller box."""
+    ix = max(0, min(a.right, b.right) - max(a.x, b.x))
+    iy = max(0, min(a.bottom, b.bottom) - max(a.y, b.y))
+    smaller = min(a.width * a.height, b.width * b.height) or 1
+    return ix * iy / smaller
+
+
+def _reading_order(regions: list[TextRegion]) -> list[TextRegion]:
+    """Top to bottom, then left to right; lines renumbered 0.. in that order."""
+    if not regions:
+        return []
+    by_line: dict[int | None, list[TextRegion]] = {}
+    for r in regions:
+        by_line.setdefault(r.line, []).append(r)
+    lines = sorted(by_line.values(), key=lambda rs: (min(r.box.y for r in rs),
+                                                     min(r.box.x for r in rs)))
+    out = []
+    for i, rs in enumerate(lines):
+        for r in sorted(rs, key=lambda r: r.box.x):
+            out.append(TextRegion(r.text, r.box, r.confidence, i))
+    return out
