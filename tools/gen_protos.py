@@ -19,6 +19,9 @@ PROTO_ROOT = REPO / "protos"
 # Our proto packages all live under bytebot/; generated code is only ever looked for there.
 GENERATED_TOP = "bytebot"
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi")
+# A FileDescriptorSet WITH source info (comments). The `_pb2` modules drop comments, so the
+# reflection service serves these descriptors instead and `grpcurl describe` shows the docs.
+DESCRIPTOR_SET = "descriptors.binpb"
 
 
 def proto_files(root: Path = PROTO_ROOT) -> list[Path]:
@@ -35,7 +38,10 @@ def generated_files(out: Path) -> list[Path]:
         for path in top.rglob("*")
         if path.is_file()
         and "__pycache__" not in path.parts
-        and (path.name == "__init__.py" or path.name.endswith(GENERATED_SUFFIXES))
+        and (
+            path.name in ("__init__.py", DESCRIPTOR_SET)
+            or path.name.endswith(GENERATED_SUFFIXES)
+        )
     )
 
 
@@ -43,7 +49,7 @@ def remove_orphans(out: Path) -> None:
     """Delete generated modules whose .proto no longer exists, so renames leave nothing behind."""
     expected = {p.relative_to(PROTO_ROOT).with_suffix("") for p in proto_files()}
     for path in generated_files(out):
-        if path.name == "__init__.py":
+        if path.name in ("__init__.py", DESCRIPTOR_SET):
             continue
         stem = path.name
         for suffix in GENERATED_SUFFIXES:
@@ -70,6 +76,7 @@ def generate(out: Path) -> None:
     from grpc_tools import protoc
 
     well_known = Path(grpc_tools.__file__).parent / "_proto"
+    (out / GENERATED_TOP).mkdir(parents=True, exist_ok=True)
     files = [str(p.relative_to(PROTO_ROOT)) for p in proto_files()]
     args = [
         "grpc_tools.protoc",
@@ -78,6 +85,9 @@ def generate(out: Path) -> None:
         f"--python_out={out}",
         f"--pyi_out={out}",
         f"--grpc_python_out={out}",
+        "--include_source_info",
+        "--include_imports",
+        f"--descriptor_set_out={out / GENERATED_TOP / DESCRIPTOR_SET}",
         *files,
     ]
     if protoc.main(args) != 0:

@@ -96,7 +96,14 @@ class _Servicer(_StockHealthServicer):
     async def Check(self, request: health_pb2.HealthCheckRequest, context: Any) -> Any:
         if self._manager.is_readiness_name(request.service):
             await self._manager.refresh_if_stale()
-        return await super().Check(request, context)
+        status = self._server_status.get(request.service)
+        if status is None:
+            known = ", ".join(repr(n) for n in self._manager.all_names())
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"unknown health service {request.service!r}; known: {known}",
+            )
+        return health_pb2.HealthCheckResponse(status=status)
 
 
 class HealthManager:

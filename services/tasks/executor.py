@@ -59,6 +59,10 @@ MAX_MATCHES_KEPT = 5
 class StepFailedError(Exception):
     """The step failed; `str()` is the reason recorded with the step and the task."""
 
+    def __init__(self, reason: str, attempts: int = 1) -> None:
+        super().__init__(reason)
+        self.attempts = attempts
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -104,13 +108,16 @@ class StepExecutor:
             try:
                 output = await self._run_once(kind, getattr(action, kind))
                 return StepOutcome(output=output, attempts=attempt)
+            except StepFailedError as err:
+                err.attempts = attempt
+                raise
             except grpc.aio.AioRpcError as err:
                 code = err.code()
                 if code not in TRANSIENT_CODES:
-                    raise StepFailedError(f"{code.name}: {err.details()}") from None
+                    raise StepFailedError(f"{code.name}: {err.details()}", attempt) from None
                 if attempt >= self.retry.max_attempts:
                     raise StepFailedError(
-                        f"{code.name} after {attempt} attempts: {err.details()}"
+                        f"{code.name} after {attempt} attempts: {err.details()}", attempt
                     ) from None
                 delay = self.retry.backoff(attempt)
                 log.warning(

@@ -57,7 +57,7 @@ def _status_now(grpc_call: Any) -> tuple[grpc.StatusCode, str] | None:
     status = getattr(cython_call, "_status", None)
     if status is None:
         return None
-    from grpc.aio._common import CYGRPC_STATUS_CODE_TO_STATUS_CODE
+    from grpc._common import CYGRPC_STATUS_CODE_TO_STATUS_CODE
 
     return CYGRPC_STATUS_CODE_TO_STATUS_CODE[status.code()], status.details()
 

@@ -144,8 +144,8 @@ def _stream_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any
             result = behavior(request, context)
             if inspect.isasyncgen(result):
                 async for response in result:
-                    obs.sent(call)
                     yield response
+                    obs.sent(call)  # grpc asked for the next one: this one went out
             else:  # a coroutine writing with context.write(); its writes are not counted
                 await result
         except GeneratorExit:

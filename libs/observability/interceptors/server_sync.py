@@ -140,8 +140,9 @@ def _stream_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any
         finished = False
         try:
             for response in behavior(request, context):
-                obs.sent(call)
                 yield response
+                # grpc asked for the next one: the previous response went out.
+                obs.sent(call)
         except GeneratorExit:
             # grpc dropped the iterator: the client cancelled or the deadline passed.
             finished = True

@@ -16,6 +16,7 @@ recognition of the frame, merged with the fast pass: slow (seconds), but only on
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,7 @@ MODEL_VERSION = "1"
 @dataclass
 class CpuOptions:
     tesseract_threads: int = 2
+    bands: int = 4
     upscale: float = 1.5
     low_confidence: float = 0.6
     max_fallback_crops: int = 6
@@ -62,6 +64,11 @@ class CpuBackend:
         self._cache: FrameCache[list[TextRegion]] = FrameCache(self.options.cache_entries)
         self._more_cache: FrameCache[list[TextRegion]] = FrameCache(
             max(1, self.options.cache_entries // 4))
+        # Consecutive screens differ in a few places: unchanged bands of the normalised page
+        # and unchanged crops are not read again.
+        self._band_cache: FrameCache[list[OcrWord]] = FrameCache(8 * self.options.cache_entries)
+        self._crop_cache: FrameCache[tuple[str, float]] = FrameCache(
+            32 * self.options.cache_entries)
 
     # -- lifecycle ---------------------------------------------------------------------
     def load(self) -> None:
@@ -73,6 +80,10 @@ class CpuBackend:
                                          thread_name_prefix="tesseract-band")
         if self.options.use_rapidocr:
             self._rapid = RapidRecognizer(threads=max(1, min(os.cpu_count() or 1, 2)))
+
+    def clear_caches(self) -> None:
+        for cache in (self._cache, self._more_cache, self._band_cache, self._crop_cache):
+            cache.clear()
 
     def close(self) -> None:
         if self._bands:
@@ -100,7 +111,8 @@ class CpuBackend:
         merged = self._more_cache.get(key)
         if merged is None:
             crop, dx, dy = _crop(image, region)
-            extra = [_to_region(w, dx, dy, line_offset=10_000) for w in self._rapid.read_frame(crop)]
+            extra = [_to_region(w, dx, dy, line_offset=10_000)
+                     for w in self._rapid.read_frame(crop)]
             merged = list(fast)
             for r in extra:
                 if not any(_overlap(r.box, f.box) > 0.5 and f.text.lower() == r.text.lower()
@@ -116,15 +128,28 @@ class CpuBackend:
         page = prepared.page
         if scale != 1.0:
             page = cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-        bands = _bands(prepared.blobs, rgb.shape[0], self.options.tesseract_threads)
+        n_bands = max(self.options.bands, self.options.tesseract_threads)
+        bands = _bands(prepared.blobs, rgb.shape[0], n_bands)
         futures = []
         for top, bottom in bands:
             y0, y1 = int(top * scale), int(bottom * scale)
-            futures.append((top, self._bands.submit(self._tess.recognize, page[y0:y1])))
+            band = page[y0:y1]
+            if not (band < 128).any():  # nothing drawn: no need to ask Tesseract
+                continue
+            key = frame_key(band, scale)
+            cached = self._band_cache.get(key)
+            if cached is not None:
+                futures.append((top, None, cached))
+            else:
+                futures.append((top, key, self._bands.submit(self._tess.recognize, band)))
         words: list[OcrWord] = []
         line_base = 0
-        for top, fut in futures:
-            band_words = fut.result()
+        for top, key, fut in futures:
+            if key is None:
+                band_words = fut
+            else:
+                band_words = fut.result()
+                self._band_cache.put(key, band_words)
             for w in band_words:
                 x, y, bw, bh = w.box
                 words.append(OcrWord(w.text, (round(x / scale), round(y / scale) + top,
@@ -153,16 +178,24 @@ class CpuBackend:
         if not todo:
             return words
         height, width = rgb.shape[:2]
-        crops = []
+        keys, crops = [], []
         for blob, _ in todo:
             pad = max(3, blob.height // 4)
             x0, y0 = max(0, blob.x - pad), max(0, blob.y - pad)
             x1, y1 = min(width, blob.x + blob.width + pad), min(height, blob.y + blob.height + pad)
-            crops.append(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
-        results = self._rapid.recognize_crops(crops)
+            crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+            keys.append(frame_key(crop))
+            crops.append(crop)
+        results: list[tuple[str, float] | None] = [self._crop_cache.get(k) for k in keys]
+        missing = [i for i, r in enumerate(results) if r is None]
+        for i, res in zip(missing, self._rapid.recognize_crops([crops[i] for i in missing]),
+                          strict=True):
+            results[i] = res
+            self._crop_cache.put(keys[i], res)
         replaced: set[int] = set()
         added: list[OcrWord] = []
-        for i, ((blob, inside), (text, conf)) in enumerate(zip(todo, results, strict=True)):
+        for i, ((blob, inside), result) in enumerate(zip(todo, results, strict=True)):
+            text, conf = result or ("", 0.0)
             old_conf = min((w.confidence for w in inside), default=0.0)
             if not text.strip() or conf < max(0.5, old_conf):
                 continue
@@ -235,7 +268,7 @@ def _bands(blobs: list[preprocess.Blob], height: int, count: int) -> list[tuple[
             break
         cuts.append(int(free[np.argmin(np.abs(free - target))]))
     cuts.append(height)
-    return list(zip(cuts[:-1], cuts[1:], strict=True))
+    return list(itertools.pairwise(cuts))
 
 
 def _to_region(w: OcrWord, dx: int, dy: int, line_offset: int = 0) -> TextRegion:

@@ -187,7 +187,7 @@ def _poly_box(poly: object) -> tuple[int, int, int, int]:
     pts = np.asarray(poly, dtype=np.float32).reshape(-1, 2)
     x0, y0 = pts.min(axis=0)
     x1, y1 = pts.max(axis=0)
-    return (int(x0), int(y0), int(round(x1 - x0)), int(round(y1 - y0)))
+    return (int(x0), int(y0), round(x1 - x0), round(y1 - y0))
 
 
 def split_line(text: str, box: tuple[int, int, int, int], confidence: float,

@@ -128,8 +128,8 @@ class _Painter:
             if i:
                 offset += fnt.getlength(" ")
             if token:
-                l, t, r, b = self.draw.textbbox((x + offset, y), token, font=fnt)
-                box = (int(l), int(t), int(r + 0.999), int(b + 0.999))
+                left, top, right, bottom = self.draw.textbbox((x + offset, y), token, font=fnt)
+                box = (int(left), int(top), int(right + 0.999), int(bottom + 0.999))
                 self.words.append(TruthWord(token, box, phrase))
                 boxes.append(box)
                 offset += fnt.getlength(token)
@@ -139,8 +139,8 @@ class _Painter:
         return union
 
     def text_size(self, text: str, fnt: ImageFont.FreeTypeFont) -> tuple[int, int]:
-        l, t, r, b = self.draw.textbbox((0, 0), text, font=fnt)
-        return int(r - l + 0.999), int(b + 0.999)
+        left, _top, right, bottom = self.draw.textbbox((0, 0), text, font=fnt)
+        return int(right - left + 0.999), int(bottom + 0.999)
 
 
 def _button(p: _Painter, theme: Theme, x: int, y: int, label: str, size: int,

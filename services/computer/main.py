@@ -1,0 +1,25 @@
+"""`bytebot serve computer`: the ComputerService on a real X display."""
+
+from __future__ import annotations
+
+from bytebot.computer.v1 import computer_pb2_grpc
+
+from libs.runtime.server import RuntimeContext, ServiceEntry, ServiceSpec, StartupStep
+from services.computer.config import ComputerSettings
+from services.computer.servicer import ComputerServicer
+
+SERVICE_NAME = "bytebot.computer.v1.ComputerService"
+
+
+def build(settings: ComputerSettings, runtime: RuntimeContext) -> ServiceSpec:
+    servicer = ComputerServicer(settings, runtime.registry)
+    return ServiceSpec(
+        servicers=[(computer_pb2_grpc.add_ComputerServiceServicer_to_server, servicer)],
+        service_names=[SERVICE_NAME],
+        startup_steps=[StartupStep("display", servicer.start_display)],
+        readiness_checks={"display": servicer.check_display},
+        shutdown_hooks=[servicer.close],
+    )
+
+
+ENTRY = ServiceEntry(name="computer", settings_cls=ComputerSettings, build=build)

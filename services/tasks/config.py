@@ -1,0 +1,73 @@
+"""Settings of the tasks API and the tasks worker (every field is a `BYTEBOT_<FIELD>`
+environment variable; see libs/runtime/config.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from libs.runtime.config import ServiceSettings
+
+
+@dataclass
+class TasksSettings(ServiceSettings):
+    # SQLAlchemy URL; unset = the SQLite file $XDG_DATA_HOME/bytebot/bytebot.db.
+    # PostgreSQL: postgresql://user:pass@host/db (driver psycopg 3).
+    database_url: str | None = None
+    database_pool_size: int = 5
+    database_max_overflow: int = 5
+    database_connect_timeout_seconds: float = 5.0
+    # PostgreSQL NOTIFY channel for task events (all replicas of one deployment share it).
+    notify_channel: str = "bytebot_task_events"
+    # How often bytebot_task_queue_length is recomputed from the database.
+    queue_length_refresh_seconds: float = 15.0
+    # Distinct user_id label values of bytebot_tasks_total before the rest become "other".
+    user_label_cap: int = 50
+
+
+@dataclass
+class TasksApiSettings(TasksSettings):
+    grpc_port: int = 50051
+    http_port: int = 9464
+    # WatchTask re-reads the event table at least this often (seconds). Unset: 0.5 s on
+    # SQLite (the only way to see another process's writes), 5 s on PostgreSQL (a safety
+    # net: LISTEN/NOTIFY wakes watchers at once).
+    watch_poll_seconds: float | None = None
+    # max_attempts of tasks created without one.
+    default_max_attempts: int = 3
+
+
+def _default_dependencies() -> list[str]:
+    return ["database", "computer", "inference"]
+
+
+@dataclass
+class TasksWorkerSettings(TasksSettings):
+    grpc_port: int = 50052
+    http_port: int = 9465
+    computer_address: str = "127.0.0.1:50053"
+    inference_address: str = "127.0.0.1:50054"
+    # Readiness checks of the worker: any of database, computer, inference. The worker only
+    # claims tasks while ready, so a missing desktop never turns queued tasks into failures.
+    worker_dependencies: list[str] = field(default_factory=_default_dependencies)
+    # Unset: w-<hostname>-<pid>-<random>.
+    worker_id: str | None = None
+    worker_concurrency: int = 4
+    # How often an idle worker looks for claimable tasks.
+    poll_interval_seconds: float = 1.0
+    # A claim is a lease: renewed every heartbeat_interval_seconds; a worker silent for
+    # lease_seconds is presumed dead and its task goes back to the queue.
+    lease_seconds: float = 30.0
+    heartbeat_interval_seconds: float = 10.0
+    reap_interval_seconds: float = 5.0
+    # Base of the exponential delay before a task whose lease expired is claimable again.
+    retry_backoff_seconds: float = 1.0
+    retry_backoff_max_seconds: float = 60.0
+    # Deadline of each computer/inference call (plus the time a wait/delay asks for).
+    step_timeout_seconds: float = 60.0
+    # A step failing with UNAVAILABLE / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED is re-run
+    # up to this many times in all, with exponential backoff from step_retry_backoff_seconds.
+    step_max_attempts: int = 3
+    step_retry_backoff_seconds: float = 0.5
+    task_timeout_seconds: float = 3600.0
+    # On shutdown, running tasks get this long to finish before they are released.
+    drain_seconds: float = 30.0

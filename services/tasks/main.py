@@ -1,0 +1,178 @@
+"""Entries of the two tasks services: `bytebot serve tasks-api` (API_ENTRY) and
+`bytebot serve tasks-worker` (WORKER_ENTRY).
+
+Both open the task database, run the migrations as the start-up step `database_migrations`,
+check the database for readiness (a real query, timed), export
+`bytebot_database_connections_active` and refresh `bytebot_task_queue_length`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from bytebot.computer.v1 import computer_pb2_grpc
+from bytebot.inference.v1 import inference_pb2_grpc
+from bytebot.tasks.v1 import tasks_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from libs.observability.logging import get_logger
+from libs.runtime.server import RuntimeContext, ServiceEntry, ServiceSpec, StartupStep
+from services.tasks import migrate
+from services.tasks.config import TasksApiSettings, TasksSettings, TasksWorkerSettings
+from services.tasks.db import Database, describe_url
+from services.tasks.executor import RetryPolicy, StepExecutor
+from services.tasks.metrics import TaskMetrics, database_connections_gauge
+from services.tasks.notifications import EventHub, PostgresListener
+from services.tasks.queue import TaskQueue
+from services.tasks.servicer import TaskServicer
+from services.tasks.store import TaskStore
+from services.tasks.worker import TaskWorker, WorkerOptions, default_worker_id
+
+log = get_logger(__name__)
+
+SERVICE_NAME = "bytebot.tasks.v1.TaskService"
+KNOWN_DEPENDENCIES = ("database", "computer", "inference")
+
+
+class _Common:
+    """What the API and the worker share: database, store, metrics, migrations, checks."""
+
+    def __init__(self, settings: TasksSettings, runtime: RuntimeContext) -> None:
+        self.db = Database(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            connect_timeout_seconds=settings.database_connect_timeout_seconds,
+        )
+        self.store = TaskStore(self.db, notify_channel=settings.notify_channel)
+        self.metrics = TaskMetrics(runtime.registry, user_label_cap=settings.user_label_cap)
+        database_connections_gauge(runtime.registry, self.db)
+        self.refresh_seconds = settings.queue_length_refresh_seconds
+        log.info("task database", url=describe_url(self.db.url))
+
+    async def run_migrations(self) -> str:
+        revision = await self.db.run(migrate.upgrade, self.db)
+        return f"at revision {revision}"
+
+    async def check_database(self) -> None:
+        await self.db.run(self.db.ping)
+
+    async def refresh_queue_lengths(self) -> None:
+        while True:
+            try:
+                self.metrics.set_queue_lengths(await self.db.run(self.store.queue_lengths))
+            except Exception as exc:
+                log.warning("queue length refresh failed", error=str(exc).splitlines()[0][:300])
+            await asyncio.sleep(self.refresh_seconds)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.db.close)
+
+
+def build_api(settings: TasksApiSettings, runtime: RuntimeContext) -> ServiceSpec:
+    common = _Common(settings, runtime)
+    hub = EventHub()
+    common.store.add_listener(hub.notify_threadsafe)
+    poll = settings.watch_poll_seconds
+    if poll is None:
+        poll = 5.0 if common.db.is_postgresql else 0.5
+    servicer = TaskServicer(
+        common.db,
+        common.store,
+        hub,
+        common.metrics,
+        default_max_attempts=settings.default_max_attempts,
+        watch_poll_seconds=poll,
+    )
+    background: list[Callable[[], Awaitable[None]]] = [common.refresh_queue_lengths]
+    if common.db.is_postgresql:
+        listener = PostgresListener(common.db.url, settings.notify_channel, hub)
+        background.append(listener.run)
+    return ServiceSpec(
+        servicers=[(tasks_pb2_grpc.add_TaskServiceServicer_to_server, servicer)],
+        service_names=[SERVICE_NAME],
+        startup_steps=[StartupStep("database_migrations", common.run_migrations)],
+        readiness_checks={"database": common.check_database},
+        background=background,
+        shutdown_hooks=[common.close],
+    )
+
+
+def _health_check(channel: object, target: str) -> Callable[[], Awaitable[None]]:
+    stub = health_pb2_grpc.HealthStub(channel)
+
+    async def check() -> None:
+        reply = await stub.Check(health_pb2.HealthCheckRequest(service="readiness"), timeout=2.0)
+        if reply.status != health_pb2.HealthCheckResponse.SERVING:
+            status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+            raise RuntimeError(f"{target} readiness is {status}")
+
+    return check
+
+
+def build_worker(settings: TasksWorkerSettings, runtime: RuntimeContext) -> ServiceSpec:
+    unknown = sorted(set(settings.worker_dependencies) - set(KNOWN_DEPENDENCIES))
+    if unknown:
+        raise ValueError(
+            f"BYTEBOT_WORKER_DEPENDENCIES: unknown {unknown}; known: {list(KNOWN_DEPENDENCIES)}"
+        )
+    if settings.worker_concurrency < 1:
+        raise ValueError("BYTEBOT_WORKER_CONCURRENCY must be at least 1")
+    common = _Common(settings, runtime)
+    computer_channel = runtime.channel(settings.computer_address)
+    inference_channel = runtime.channel(settings.inference_address)
+    executor = StepExecutor(
+        computer_pb2_grpc.ComputerServiceStub(computer_channel),
+        inference_pb2_grpc.InferenceServiceStub(inference_channel),
+        rpc_timeout_seconds=settings.step_timeout_seconds,
+        retry=RetryPolicy(
+            max_attempts=settings.step_max_attempts,
+            initial_backoff_seconds=settings.step_retry_backoff_seconds,
+        ),
+    )
+    queue = TaskQueue(
+        common.store,
+        lease_seconds=settings.lease_seconds,
+        retry_backoff_seconds=settings.retry_backoff_seconds,
+        retry_backoff_max_seconds=settings.retry_backoff_max_seconds,
+    )
+    worker = TaskWorker(
+        common.db,
+        queue,
+        executor,
+        common.metrics,
+        WorkerOptions(
+            worker_id=settings.worker_id or default_worker_id(),
+            concurrency=settings.worker_concurrency,
+            poll_interval_seconds=settings.poll_interval_seconds,
+            heartbeat_interval_seconds=settings.heartbeat_interval_seconds,
+            task_timeout_seconds=settings.task_timeout_seconds,
+            reap_interval_seconds=settings.reap_interval_seconds,
+        ),
+        # Claim only while ready (dependencies answer) and not shutting down.
+        may_claim=lambda: runtime.health.snapshot().ready,
+    )
+    checks: dict[str, Callable[[], Awaitable[None]]] = {}
+    if "database" in settings.worker_dependencies:
+        checks["database"] = common.check_database
+    if "computer" in settings.worker_dependencies:
+        checks["computer"] = _health_check(computer_channel, settings.computer_address)
+    if "inference" in settings.worker_dependencies:
+        checks["inference"] = _health_check(inference_channel, settings.inference_address)
+
+    async def drain() -> None:
+        await worker.drain(settings.drain_seconds)
+
+    return ServiceSpec(
+        startup_steps=[StartupStep("database_migrations", common.run_migrations)],
+        readiness_checks=checks,
+        background=[worker.run, worker.reap_forever, common.refresh_queue_lengths],
+        shutdown_hooks=[drain, common.close],
+    )
+
+
+API_ENTRY = ServiceEntry(name="tasks-api", settings_cls=TasksApiSettings, build=build_api)
+WORKER_ENTRY = ServiceEntry(
+    name="tasks-worker", settings_cls=TasksWorkerSettings, build=build_worker
+)

@@ -1,0 +1,330 @@
+"""The task worker: claims tasks from the queue and executes their steps.
+
+Per task: a lease renewed by a heartbeat, one `task.process` span (a child of, and linked
+to, the span that created the task, from the stored trace context) with a `task.step` span
+per step, under the task's correlation id and user id so every log line and outgoing call
+carries them. Steps run in order; a cancel request stops the task before the next step; a
+failed step fails the task with "step N (kind): why"; a task running longer than
+`task_timeout_seconds` fails with that. Lease lost (the worker stalled and the task moved
+on): the worker drops it without writing anything.
+
+Shutdown: `stop()` stops claiming; `drain()` waits up to a grace period for running tasks,
+then interrupts the rest and gives them back to the queue (`release`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bytebot.computer.v1 import action_pb2
+from opentelemetry import trace
+from opentelemetry.trace import Link, StatusCode
+from opentelemetry.trace import Status as SpanStatus
+
+from libs.observability.correlation import correlation_scope
+from libs.observability.logging import get_logger
+from libs.observability.tracing import extract_context, traced
+from services.tasks.convert import step_output_dict
+from services.tasks.db import Database
+from services.tasks.executor import StepExecutor, StepFailedError
+from services.tasks.metrics import TaskMetrics
+from services.tasks.queue import CancelRequestedError, LeaseLostError, TaskQueue
+from services.tasks.records import Claim, Status, TaskRecord
+
+log = get_logger(__name__)
+
+
+def default_worker_id() -> str:
+    return f"w-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    worker_id: str
+    concurrency: int = 1
+    poll_interval_seconds: float = 1.0
+    heartbeat_interval_seconds: float = 10.0
+    task_timeout_seconds: float = 3600.0
+    reap_interval_seconds: float = 5.0
+
+
+@dataclass
+class _Running:
+    claim: Claim
+    job: asyncio.Task[None]
+    lease_lost: bool = False
+    current_step: str = ""
+
+
+class TaskWorker:
+    def __init__(
+        self,
+        db: Database,
+        queue: TaskQueue,
+        executor: StepExecutor,
+        metrics: TaskMetrics,
+        options: WorkerOptions,
+        *,
+        may_claim: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.db = db
+        self.may_claim = may_claim
+        self.queue = queue
+        self.executor = executor
+        self.metrics = metrics
+        self.options = options
+        self._slots = asyncio.Semaphore(options.concurrency)
+        self._stopping = asyncio.Event()
+        self._running: dict[str, _Running] = {}
+
+    @property
+    def worker_id(self) -> str:
+        return self.options.worker_id
+
+    @property
+    def busy(self) -> int:
+        return len(self._running)
+
+    # ---- claiming ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Claim and start tasks until `stop()`."""
+        log.info("worker started", workerId=self.worker_id, concurrency=self.options.concurrency)
+        while not self._stopping.is_set():
+            await self._slots.acquire()
+            if self._stopping.is_set():
+                self._slots.release()
+                break
+            if not self.may_claim():
+                self._slots.release()
+                await self._idle()
+                continue
+            try:
+                claim = await self._claim()
+            except Exception as exc:
+                self._slots.release()
+                log.warning("claim failed; database unavailable?", error=_describe(exc))
+                await self._idle()
+                continue
+            if claim is None:
+                self._slots.release()
+                await self._idle()
+                continue
+            self._start(claim)
+
+    async def _claim(self) -> Claim | None:
+        """One claim; if we are cancelled (shutdown) while the database thread is claiming,
+        wait for it and give the task straight back instead of leaving it leased."""
+        attempt = asyncio.ensure_future(self.db.run(self.queue.claim, self.worker_id))
+        try:
+            return await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                claim = await attempt
+                if claim is not None:
+                    await self.db.run(self.queue.release, claim, "worker stopped while claiming")
+            raise
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.options.poll_interval_seconds):
+                await self._stopping.wait()
+
+    def _start(self, claim: Claim) -> None:
+        job = asyncio.create_task(self._process(claim), name=f"task-{claim.task.id}")
+        self._running[claim.task.id] = _Running(claim=claim, job=job)
+
+        def _done(_: asyncio.Task[None]) -> None:
+            self._running.pop(claim.task.id, None)
+            self._slots.release()
+
+        job.add_done_callback(_done)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Wait for running tasks up to `grace_seconds`, then release the rest to the queue."""
+        self.stop()
+        jobs = [r.job for r in self._running.values()]
+        if not jobs:
+            return
+        _done, pending = await asyncio.wait(jobs, timeout=grace_seconds)
+        for job in pending:
+            job.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=10)
+
+    # ---- one task ---------------------------------------------------------------------------
+
+    async def _process(self, claim: Claim) -> None:
+        task = claim.task
+        state = self._running[task.id]
+        parent = extract_context(task.trace_context) if task.trace_context else None
+        creator = trace.get_current_span(parent).get_span_context() if parent else None
+        links = (
+            [Link(creator, {"bytebot.link": "task.create"})]
+            if creator and creator.is_valid
+            else None
+        )
+        attributes = {
+            "task.id": task.id,
+            "task.type": task.type.lower(),
+            "task.priority": task.priority,
+            "task.attempt": claim.attempt,
+            "task.steps": task.step_count,
+            "worker.id": self.worker_id,
+        }
+        with (
+            correlation_scope(task.correlation_id or None, user_id=task.created_by or None),
+            traced("task.process", attributes, context=parent, links=links) as span,
+        ):
+            log.info("task started", taskId=task.id, attempt=claim.attempt, steps=task.step_count)
+            heartbeat = asyncio.create_task(self._heartbeat(state))
+            try:
+                final = await self._run_with_timeout(state)
+            except LeaseLostError as exc:
+                log.warning("task dropped: lease lost", taskId=task.id, error=str(exc))
+                span.set_status(SpanStatus(StatusCode.ERROR, "lease lost"))
+                return
+            except asyncio.CancelledError:
+                await self._release(claim)
+                raise
+            except Exception as exc:
+                # A database failure: the lease will expire and the task be retried.
+                log.error("task aborted", taskId=task.id, error=_describe(exc), exc_info=True)
+                span.set_status(SpanStatus(StatusCode.ERROR, _describe(exc)))
+                return
+            finally:
+                heartbeat.cancel()
+            span.set_attribute("task.status", final.status.lower())
+            if final.status == Status.FAILED:
+                span.set_status(SpanStatus(StatusCode.ERROR, final.error or "failed"))
+            self.metrics.record_outcome(final)
+            log.info(
+                f"task {final.status.lower()}",
+                taskId=task.id,
+                status=final.status,
+                error=final.error,
+            )
+
+    async def _release(self, claim: Claim) -> None:
+        try:
+            await asyncio.shield(self.db.run(self.queue.release, claim))
+            log.info("task released to the queue", taskId=claim.task.id)
+        except LeaseLostError:
+            pass
+        except Exception as exc:
+            log.warning("release failed; the lease will expire", error=_describe(exc))
+
+    async def _run_with_timeout(self, state: _Running) -> TaskRecord:
+        timeout = self.options.task_timeout_seconds
+        try:
+            async with asyncio.timeout(timeout) as cm:
+                return await self._run_steps(state)
+        except TimeoutError:
+            if not cm.expired():
+                raise
+            during = f" during {state.current_step}" if state.current_step else ""
+            return await self.db.run(
+                self.queue.fail, state.claim, f"task timed out after {timeout:g}s{during}"
+            )
+
+    async def _run_steps(self, state: _Running) -> TaskRecord:
+        claim = state.claim
+        steps = claim.task.steps
+        for step in steps:
+            if state.lease_lost:
+                raise LeaseLostError(f"task {claim.task.id}: lease lost")
+            action = action_pb2.Action.FromString(step.action)
+            kind = step.kind
+            label = f"step {step.index + 1} ({kind})"
+            try:
+                await self.db.run(self.queue.start_step, claim, step.index, kind)
+            except CancelRequestedError:
+                return await self._cancel(claim, before=label)
+            state.current_step = label
+            attributes = {"step.index": step.index, "step.kind": kind, "task.id": claim.task.id}
+            if action.name:
+                attributes["step.name"] = action.name
+            with traced("task.step", attributes) as span:
+                try:
+                    outcome = await self.executor.execute(action)
+                except StepFailedError as failure:
+                    reason = str(failure)
+                    span.set_status(SpanStatus(StatusCode.ERROR, reason))
+                    await self.db.run(
+                        self.queue.finish_step,
+                        claim,
+                        step.index,
+                        kind,
+                        error=reason,
+                        attempts=failure.attempts,
+                    )
+                    return await self.db.run(self.queue.fail, claim, f"{label}: {reason}")
+                span.set_attribute("step.attempts", outcome.attempts)
+            await self.db.run(
+                self.queue.finish_step,
+                claim,
+                step.index,
+                kind,
+                result=step_output_dict(outcome.output),
+                attempts=outcome.attempts,
+            )
+        state.current_step = ""
+        summary = f"{len(steps)} step{'s' if len(steps) != 1 else ''} completed"
+        return await self.db.run(self.queue.complete, claim, {"summary": summary})
+
+    async def _cancel(self, claim: Claim, before: str) -> TaskRecord:
+        reason = (await self.db.run(self._cancel_reason, claim.task.id)) or ""
+        message = f"cancelled before {before}" + (f": {reason}" if reason else "")
+        return await self.db.run(self.queue.cancel, claim, message)
+
+    def _cancel_reason(self, task_id: str) -> str:
+        record = self.queue.store.get_task(task_id, with_steps=False)
+        return record.cancel_reason if record else ""
+
+    async def _heartbeat(self, state: _Running) -> None:
+        interval = self.options.heartbeat_interval_seconds
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.db.run(self.queue.heartbeat, state.claim)
+            except LeaseLostError:
+                state.lease_lost = True
+                log.warning("lease lost", taskId=state.claim.task.id)
+                return
+            except Exception as exc:
+                log.warning("heartbeat failed", taskId=state.claim.task.id, error=_describe(exc))
+
+    # ---- housekeeping -----------------------------------------------------------------------
+
+    async def reap_forever(self) -> None:
+        """Return tasks of dead workers to the queue (any worker may do it for all)."""
+        while not self._stopping.is_set():
+            try:
+                for reaped in await self.db.run(self.queue.reap_expired):
+                    log.warning(
+                        "lease expired",
+                        taskId=reaped.task.id,
+                        worker=reaped.worker_id,
+                        outcome=reaped.outcome,
+                        attempts=reaped.task.attempts,
+                    )
+                    self.metrics.record_outcome(reaped.task)
+            except Exception as exc:
+                log.warning("lease reaper failed", error=_describe(exc))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.options.reap_interval_seconds):
+                    await self._stopping.wait()
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:500]

@@ -1,0 +1,66 @@
+"""Settings of the telemetry service (every field is a `BYTEBOT_<FIELD>` environment variable).
+
+    BYTEBOT_SERVICES='{"tasks-api": "tasks-api:50051", "computer": "computer:50053"}'
+    BYTEBOT_METRICS_URLS='{"tasks-api": "http://tasks-api:9464/metrics"}'
+    BYTEBOT_PROMETHEUS_URL=http://prometheus:9090
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from libs.runtime.config import ServiceSettings, SettingsError
+from libs.runtime.stack_layout import grpc_targets, metrics_urls
+
+
+@dataclass
+class TelemetrySettings(ServiceSettings):
+    grpc_port: int = 50055
+    http_port: int = 9468
+    # The fleet: service name → gRPC target probed through grpc.health.v1. The order is the
+    # order of every answer. Default: the local stack (`bytebot up`).
+    services: dict[str, str] = field(default_factory=grpc_targets)
+    # Service name → its /metrics URL, scraped for the SLO report when no Prometheus is set.
+    metrics_urls: dict[str, str] = field(default_factory=metrics_urls)
+    # One health Check (one probe of one service) gives up after this long → UNREACHABLE.
+    probe_timeout_seconds: float = 1.0
+    # The background probe loop (readiness, the fleet gauges) checks the fleet this often.
+    probe_interval_seconds: float = 5.0
+    # A Prometheus server (http://host:9090): the SLO report queries it instead of scraping.
+    prometheus_url: str | None = None
+    # The label selector that picks the stack's series in Prometheus (the scrape jobs of
+    # deploy/prometheus and of `bytebot up --with-prometheus` are named bytebot-…).
+    prometheus_selector: str = 'job=~"bytebot.*"'
+    prometheus_timeout_seconds: float = 5.0
+    # One /metrics scrape gives up after this long (the service then has no data).
+    scrape_timeout_seconds: float = 2.0
+    # The SLO sampler scrapes /metrics this often and keeps a day of compact samples, so a
+    # report over a window subtracts the sample taken at the window's start.
+    slo_sample_interval_seconds: float = 15.0
+    # Memory usage = resident memory / this limit (a container's memory limit). 0: the
+    # machine's physical memory.
+    memory_limit_bytes: int = 0
+    # CPU usage = CPU seconds per second / this many cores (a container's CPU limit).
+    cpu_limit_cores: float = 1.0
+    # RecordEvents token bucket, per (source, peer host): sustained events/s and burst.
+    events_rate_per_second: float = 100.0
+    events_burst: int = 1000
+    # Distinct event names kept as metric label values (the rest count as "other").
+    event_name_label_cap: int = 100
+
+    def __post_init__(self) -> None:
+        if not self.services:
+            raise SettingsError("BYTEBOT_SERVICES: the fleet needs at least one service")
+        for name, target in self.services.items():
+            if not isinstance(target, str) or not target:
+                raise SettingsError(f"BYTEBOT_SERVICES[{name!r}]: expected a host:port target")
+        for name in ("probe_timeout_seconds", "probe_interval_seconds",
+                     "slo_sample_interval_seconds", "scrape_timeout_seconds",
+                     "prometheus_timeout_seconds", "cpu_limit_cores",
+                     "events_rate_per_second"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"BYTEBOT_{name.upper()}: must be > 0")
+        if self.events_burst < 1:
+            raise SettingsError("BYTEBOT_EVENTS_BURST: must be >= 1")
+        if self.memory_limit_bytes < 0:
+            raise SettingsError("BYTEBOT_MEMORY_LIMIT_BYTES: must be >= 0")
