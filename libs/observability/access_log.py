@@ -45,7 +45,6 @@ class AccessLogReporter(NoopReporter):
         self.slow_seconds = slow_seconds
         self.can_be_slow = meta.kind in (RpcKind.UNARY, RpcKind.CLIENT_STREAM)
         self.fields: dict[str, Any] = {
-            "event": "finished call",
             "protocol": "grpc",
             "grpc.component": "client" if meta.is_client else "server",
             "grpc.service": meta.service,
@@ -69,12 +68,11 @@ class AccessLogReporter(NoopReporter):
             event["grpc.error"] = details
         if slow:
             event["grpc.slow"] = True
-        event["correlationId"] = call.correlation_id or "unknown"
-        event["userId"] = call.user_id
         ids = call.trace_ids()
-        if ids is not None:
-            event["trace_id"], event["span_id"] = ids[0], ids[1]
-        obs_logging.emit(level, event)
+        obs_logging.emit_access(
+            level, "finished call", call.correlation_id or "unknown", call.user_id,
+            ids[0] if ids else None, ids[1] if ids else None, event,
+        )
 
 
 class AccessLogReporterFactory:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class RpcKind(str, Enum):
+class RpcKind(StrEnum):
     """The four gRPC call shapes, valued with go-grpc-prometheus' `grpc_type` spellings."""
 
     UNARY = "unary"

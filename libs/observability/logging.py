@@ -167,7 +167,7 @@ def render_json(_logger: Any, _name: str, ed: EventDict) -> str:
         ed["message"] = ed.pop("event")
     out: dict[str, Any] = {k: ed.pop(k) for k in _FIRST if k in ed}
     out.update(ed)
-    return json.dumps(out, default=str, ensure_ascii=False, separators=(",", ":"))
+    return _dumps(out)
 
 
 PROCESSORS: list[Callable[[Any, str, EventDict], Any]] = [
@@ -300,6 +300,40 @@ def emit(level: str, event: EventDict) -> None:
         _sink.msg(ed)
 
 
+def emit_access(level: str, message: str, correlation_id: str, user_id: str | None,
+                trace_id: str | None, span_id: str | None, fields: dict[str, Any]) -> None:
+    """The per-RPC access line: the same JSON shape as every other line, built directly
+    (its fields are known, so the generic processors are skipped on this hot path). Only
+    `grpc.error` can carry caller text; it is scrubbed like any message."""
+    if LEVELS[level] < _state.level:
+        return
+    out: dict[str, Any] = {
+        "timestamp": _clock.now(),
+        "level": LEVEL_NAME[level],
+        "message": message,
+        "service": _state.service,
+        "version": _state.version,
+        "environment": _state.environment,
+        "correlationId": correlation_id,
+        "userId": user_id,
+    }
+    if trace_id is not None:
+        out["trace_id"] = trace_id
+        out["span_id"] = span_id
+    out.update(fields)
+    error = out.get("grpc.error")
+    if error is not None:
+        out["grpc.error"] = scrub_text(error)
+    line = _dumps(out)
+    if LEVELS[level] >= ERROR:
+        _sink.error(line)
+    else:
+        _sink.msg(line)
+
+
+_dumps = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode
+
+
 # --- stdlib bridge ----------------------------------------------------------------------
 
 
@@ -352,8 +386,8 @@ def configure(
         if log_dir is not None:
             directory = Path(log_dir)
             directory.mkdir(parents=True, exist_ok=True)
-            _state.files = [open(directory / "app.log", "a", encoding="utf-8")]  # noqa: SIM115
-            _state.error_files = [open(directory / "error.log", "a", encoding="utf-8")]  # noqa: SIM115
+            _state.files = [open(directory / "app.log", "a", encoding="utf-8")]
+            _state.error_files = [open(directory / "error.log", "a", encoding="utf-8")]
     root = stdlib_logging.getLogger()
     if _saved_root is None:
         _saved_root = (list(root.handlers), root.level)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import weakref
 from collections.abc import Iterable
 
@@ -124,7 +123,7 @@ class _Side:
             f"grpc_{side}_msg_sent", f"Total number of gRPC stream messages sent by the {noun}.",
             _LABELS, registry=registry,
         )
-        name = "grpc_server_handling_seconds" if side == "server" else "grpc_client_handling_seconds"
+        name = f"grpc_{side}_handling_seconds"
         self.seconds = Histogram(
             name,
             f"Histogram of response latency (seconds) of gRPC calls handled by the {noun}."
@@ -205,7 +204,9 @@ class MethodMetrics:
         self.msg_received = side.msg_received.labels(*labels)
         self.msg_sent = side.msg_sent.labels(*labels)
         self.histogram = side.seconds.labels(*labels)
-        self.handled_by_code = {code: side.handled.labels(*labels, GO_NAME[code]) for code in ALL_CODES}
+        self.handled_by_code = {
+            code: side.handled.labels(*labels, GO_NAME[code]) for code in ALL_CODES
+        }
         self.api_by_code = (
             {
                 code: metrics.api_requests.labels(

@@ -21,8 +21,8 @@ class CallState:
     """Everything one call carries between its events."""
 
     __slots__ = (
-        "correlation_id", "error", "peer", "received", "sent", "span", "start",
-        "token", "user_id",
+        "correlation_id", "error", "ids", "peer", "received", "sent", "span", "start",
+        "user_id",
     )
 
     def __init__(self, peer: tuple[str, int | None], correlation_id: str | None,
@@ -32,20 +32,25 @@ class CallState:
         self.correlation_id = correlation_id
         self.user_id = user_id
         self.span: Any = None
-        self.token: Any = None
+        self.ids: Any = False  # False = not computed yet
         self.error: BaseException | None = None
         self.received = 0
         self.sent = 0
 
     def trace_ids(self) -> tuple[str, str, bool] | None:
         """(trace_id, span_id, sampled) of the call's span, None without a valid one."""
+        ids = self.ids
+        if ids is not False:
+            return ids  # type: ignore[no-any-return]
         span = self.span
-        if span is None:
-            return None
-        ctx = span.get_span_context()
-        if not ctx.is_valid:
-            return None
-        return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x"), ctx.trace_flags.sampled
+        ctx = None if span is None else span.get_span_context()
+        if ctx is None or not ctx.is_valid:
+            self.ids = None
+        else:
+            self.ids = (
+                format(ctx.trace_id, "032x"), format(ctx.span_id, "016x"), ctx.trace_flags.sampled
+            )
+        return self.ids  # type: ignore[no-any-return]
 
 
 class Reporter(Protocol):

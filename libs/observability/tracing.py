@@ -81,7 +81,9 @@ def _exporters_from_env() -> list[SpanExporter]:
         elif name == "otlp":
             exporters.append(_otlp_exporter())
         else:
-            raise ValueError(f"OTEL_TRACES_EXPORTER={name!r} is not supported (otlp, console, none)")
+            raise ValueError(
+                f"OTEL_TRACES_EXPORTER={name!r} is not supported (otlp, console, none)"
+            )
     return exporters
 
 
@@ -188,7 +190,7 @@ def trace_ids() -> tuple[str, str] | None:
 # --- traced -----------------------------------------------------------------------------
 
 
-class traced:  # noqa: N801 - used like a function: @traced(...) / with traced(...)
+class traced:
     """Run code in a span: a decorator for sync and async functions, or a context manager.
 
         @traced("task.process", attributes={"task.type": "immediate"})

@@ -76,7 +76,9 @@ def resolve_service(name: str) -> Any:
         except CliError as exc:
             raise CliError(f"service {name!r} is not available: {exc}") from None
     else:
-        raise CliError(f"unknown service {name!r}; known: {', '.join(SERVICES)}")
+        raise CliError(
+            f"unknown service {name!r}; known: {', '.join(SERVICES)} (or package.module:ENTRY)"
+        )
     from libs.runtime.server import ServiceEntry
 
     if not isinstance(entry, ServiceEntry):

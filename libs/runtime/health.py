@@ -29,10 +29,11 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
-from grpc_health.v1._async import HealthServicer as _StockHealthServicer
+from grpc_health.v1.health import aio as _stock_aio
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 
 LIVENESS = "liveness"
 READINESS = "readiness"
@@ -85,13 +86,16 @@ class HealthSnapshot:
     heartbeat_age_s: float
 
 
-class _Servicer(_StockHealthServicer):
-    """The stock asyncio servicer plus an on-demand readiness refresh before a Check of a
-    readiness-like name whose cached result is older than the check interval."""
+class _Servicer(_stock_aio.HealthServicer):
+    """The stock asyncio servicer's state and `_set` (which notifies watchers), plus:
+    - Check refreshes stale readiness on demand and says which names exist on NOT_FOUND;
+    - Watch streams end once the server stops (`close_watches`), so an open Watch cannot
+      hold `server.stop(grace)` for the whole grace period."""
 
     def __init__(self, manager: HealthManager) -> None:
         super().__init__()
         self._manager = manager
+        self._closing = False
 
     async def Check(self, request: health_pb2.HealthCheckRequest, context: Any) -> Any:
         if self._manager.is_readiness_name(request.service):
@@ -105,6 +109,34 @@ class _Servicer(_StockHealthServicer):
             )
         return health_pb2.HealthCheckResponse(status=status)
 
+    async def Watch(self, request: health_pb2.HealthCheckRequest, context: Any) -> None:
+        service = request.service
+        condition = self._server_watchers[service]
+        self._watcher_count_by_service[service] += 1
+        last = None
+        try:
+            async with condition:
+                while True:
+                    # an unknown name is SERVICE_UNKNOWN, not an error: it may appear later
+                    status = self._server_status.get(service, SERVICE_UNKNOWN)
+                    if status != last:
+                        await context.write(health_pb2.HealthCheckResponse(status=status))
+                        last = status
+                    if self._closing:
+                        return
+                    await condition.wait()
+        finally:
+            self._watcher_count_by_service[service] -= 1
+            if self._watcher_count_by_service[service] == 0:
+                del self._server_watchers[service]
+                del self._watcher_count_by_service[service]
+
+    async def close_watches(self) -> None:
+        self._closing = True
+        for condition in list(self._server_watchers.values()):
+            async with condition:
+                condition.notify_all()
+
 
 class HealthManager:
     def __init__(
@@ -115,13 +147,15 @@ class HealthManager:
         check_interval: float = 5.0,
         check_timeout: float = 2.0,
         liveness_stall: float = 30.0,
-        on_check_failed: Callable[[str, str], None] | None = None,
+        on_check_change: Callable[[str, bool, str | None], None] | None = None,
     ) -> None:
         self.version = version
         self.check_interval = check_interval
         self.check_timeout = check_timeout
         self.liveness_stall = liveness_stall
-        self._on_check_failed = on_check_failed
+        # called with (name, ok, error) when a check's outcome changes (not on every round,
+        # so a dependency that stays down logs once, not every interval)
+        self._on_check_change = on_check_change
         self._lock = threading.Lock()  # the HTTP ops thread reads while the loop writes
         self._service_names: list[str] = []
         self._steps: dict[str, str] = {}
@@ -213,9 +247,12 @@ class HealthManager:
         except Exception as exc:
             error = str(exc) or type(exc).__name__
         elapsed = time.perf_counter() - start
-        if error is not None and self._on_check_failed is not None:
-            self._on_check_failed(name, error)
-        return CheckResult(error is None, elapsed, time.monotonic(), error)
+        previous = self._results.get(name)
+        ok = error is None
+        changed = (not ok) if previous is None else previous.ok != ok
+        if changed and self._on_check_change is not None:
+            self._on_check_change(name, ok, error)
+        return CheckResult(ok, elapsed, time.monotonic(), error)
 
     async def _round_of_checks(self) -> None:
         with self._lock:
@@ -266,6 +303,10 @@ class HealthManager:
         # A round in flight may finish later; it publishes from the snapshot, which now
         # says "shutting down", so it cannot flip readiness back.
         await self._publish()
+
+    async def close_watches(self) -> None:
+        """End every health Watch stream (the server is about to stop)."""
+        await self.servicer.close_watches()
 
     @property
     def shutting_down(self) -> bool:

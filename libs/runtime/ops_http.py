@@ -9,6 +9,7 @@ event loop (a loop-bound server could not answer at all). Every body is computed
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _OpsServer
     protocol_version = "HTTP/1.1"
     server_version = "bytebot-ops"
+    # an idle keep-alive connection (a scraper between scrapes) frees its thread after this
+    timeout = 60
 
     def log_message(self, format: str, *args: Any) -> None:
         """Scrapes and probes every few seconds would drown the logs; stay silent."""
@@ -88,6 +91,10 @@ class _OpsServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
+class _OpsServer6(_OpsServer):
+    address_family = socket.AF_INET6
+
+
 class OpsHttpServer:
     """`start()` binds (port 0 → a free port, see `.port`) and serves in a daemon thread."""
 
@@ -101,7 +108,8 @@ class OpsHttpServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._server = _OpsServer(self._address, self._health, self._render)
+        server_cls = _OpsServer6 if ":" in self._address[0] else _OpsServer
+        self._server = server_cls(self._address, self._health, self._render)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.2},
@@ -122,8 +130,12 @@ class OpsHttpServer:
     @property
     def url(self) -> str:
         host = self._address[0]
-        if host in ("0.0.0.0", "", "::"):
+        if host in ("0.0.0.0", ""):
             host = "127.0.0.1"
+        elif host == "::":
+            host = "[::1]"
+        elif ":" in host:
+            host = f"[{host}]"
         return f"http://{host}:{self.port}"
 
     def stop(self) -> None:

@@ -124,8 +124,13 @@ def server_options(settings: ServiceSettings) -> list[tuple[str, Any]]:
     ]
 
 
+def _bracketed(host: str) -> str:
+    """IPv6 literals need brackets in `host:port` targets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 def _host_for_clients(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "", "::", "[::]") else host
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::", "[::]") else _bracketed(host)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -190,9 +195,7 @@ class RunningService:
             check_interval=settings.health_check_interval_seconds,
             check_timeout=settings.health_check_timeout_seconds,
             liveness_stall=settings.liveness_stall_seconds,
-            on_check_failed=lambda name, error: log.warning(
-                "readiness check failed", check=name, error=error
-            ),
+            on_check_change=self._log_check_change,
         )
         self.runtime = RuntimeContext(self.entry.name, settings, self.observability, self.health)
         self._tasks.append(asyncio.create_task(self.health.heartbeat_forever(), name="heartbeat"))
@@ -241,6 +244,12 @@ class RunningService:
         snap = self.health.snapshot()
         log.info("service started", ready=snap.ready, checks=sorted(snap.checks))
 
+    def _log_check_change(self, name: str, ok: bool, error: str | None) -> None:
+        if ok:
+            self._log.info("readiness check recovered", check=name)
+        else:
+            self._log.warning("readiness check failed", check=name, error=error)
+
     async def _start_ops(self) -> str:
         assert self.ops is not None
         self.ops.start()
@@ -261,7 +270,7 @@ class RunningService:
         reflection.enable_server_reflection([*spec.service_names, "grpc.health.v1.Health"], server)
         if spec.service_names:
             self.observability.precreate(spec.service_names)
-        address = f"{settings.grpc_host}:{settings.grpc_port}"
+        address = f"{_bracketed(settings.grpc_host)}:{settings.grpc_port}"
         try:
             port = server.add_insecure_port(address)
         except RuntimeError as exc:
@@ -316,6 +325,8 @@ class RunningService:
             if propagation > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._force.wait(), timeout=propagation)
+            if self.health is not None:
+                await self.health.close_watches()
             stopping = asyncio.create_task(self.server.stop(grace))
             forced = asyncio.create_task(self._force.wait())
             done, _ = await asyncio.wait({stopping, forced}, return_when=asyncio.FIRST_COMPLETED)

@@ -15,8 +15,10 @@ import os
 import queue
 import select
 import threading
+from contextlib import suppress
 
 from Xlib import X, Xatom
+from Xlib import error as xerror
 from Xlib.display import Display
 from Xlib.protocol import event
 
@@ -45,6 +47,8 @@ class ClipboardOwner:
 
     def set_text(self, text: str, timeout: float = 5.0) -> None:
         """Make `text` the clipboard content; returns once this process owns CLIPBOARD."""
+        if not self._thread.is_alive():
+            raise TimeoutError("the clipboard's connection to the display is closed")
         done = threading.Event()
         self._commands.put((text.encode("utf-8"), done))
         os.write(self._wake_w, b"x")
@@ -53,7 +57,8 @@ class ClipboardOwner:
 
     def close(self) -> None:
         self._stopping.set()
-        os.write(self._wake_w, b"x")
+        with suppress(OSError):
+            os.write(self._wake_w, b"x")
         self._thread.join(timeout=5)
         os.close(self._wake_r)
         os.close(self._wake_w)
@@ -69,8 +74,11 @@ class ClipboardOwner:
                 select.select([self._display.fileno(), self._wake_r], [], [], 1.0)
                 if select.select([self._wake_r], [], [], 0)[0]:
                     os.read(self._wake_r, 512)
+        except (xerror.ConnectionClosedError, OSError):
+            pass  # the display went away; set_text() reports it, readiness already does
         finally:
-            self._display.close()
+            with suppress(Exception):
+                self._display.close()
 
     def _serve_commands(self) -> None:
         while True:

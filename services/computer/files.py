@@ -98,8 +98,8 @@ class FileRoot:
             if error.errno == errno.EACCES:
                 raise PermissionDenied(f"file {user_path!r} is not readable") from None
             raise
-        with os.fdopen(fd, "rb") as source:
-            info = os.fstat(source.fileno())
+        try:
+            info = os.fstat(fd)
             if stat.S_ISDIR(info.st_mode):
                 raise FailedPrecondition(f"path {user_path!r} is a directory, not a file")
             if not stat.S_ISREG(info.st_mode):
@@ -109,7 +109,11 @@ class FileRoot:
                     f"file {user_path!r} is {info.st_size} bytes; reads are limited to "
                     f"{self.max_bytes} bytes"
                 )
-            data = source.read(self.max_bytes + 1)
+            os.set_blocking(fd, True)
+            with os.fdopen(fd, "rb", closefd=False) as source:
+                data = source.read(self.max_bytes + 1)
+        finally:
+            os.close(fd)
         if len(data) > self.max_bytes:  # it grew while we read it
             raise FailedPrecondition(f"file {user_path!r} is larger than {self.max_bytes} bytes")
         return FileContent(target, data, media_type_of(target))

@@ -139,10 +139,12 @@ class TaskQueue:
                     outcome=AttemptOutcome.RUNNING,
                 )
             )
-        task = self.store.get_task(task_id)
-        assert task is not None
+            steps = self.store.load_steps(tx.conn, [task_id]).get(task_id, ())
         return Claim(
-            task=task, worker_id=worker_id, attempt=row.attempts, lease_expires_at=lease_expires_at
+            task=task_from_row(row, steps),
+            worker_id=worker_id,
+            attempt=row.attempts,
+            lease_expires_at=lease_expires_at,
         )
 
     def heartbeat(self, claim: Claim, *, now: datetime | None = None) -> Heartbeat:

@@ -174,57 +174,65 @@ class TaskStore:
         task_id = str(uuid.uuid4())
         with self.transaction(now) as tx:
             available_at = scheduled_for if type == TaskType.SCHEDULED and scheduled_for else tx.now
-            tx.conn.execute(
-                insert(tasks).values(
-                    id=task_id,
-                    description=description,
-                    type=type,
-                    status=Status.PENDING,
-                    priority=priority,
-                    created_by=created_by,
-                    created_at=tx.now,
-                    updated_at=tx.now,
-                    # A SCHEDULED task enters the queue when it is due: it then takes its
-                    # place among the others by that time, not by its creation time.
-                    queued_at=available_at,
-                    available_at=available_at,
-                    scheduled_for=scheduled_for,
-                    correlation_id=correlation_id,
-                    trace_context=trace_context or {},
-                    attempts=0,
-                    max_attempts=max_attempts,
-                    cancel_requested=False,
-                    cancel_reason="",
-                    last_event_seq=1,
-                    step_count=len(steps),
-                )
-            )
-            if steps:
-                tx.conn.execute(
-                    insert(task_steps),
-                    [
-                        {
-                            "task_id": task_id,
-                            "idx": i,
-                            "kind": step.kind,
-                            "action": step.action,
-                            "status": StepStatus.PENDING,
-                            "attempts": 0,
-                        }
-                        for i, step in enumerate(steps)
-                    ],
-                )
+            values = {
+                "id": task_id,
+                "description": description,
+                "type": type,
+                "status": Status.PENDING,
+                "priority": priority,
+                "created_by": created_by,
+                "created_at": tx.now,
+                "updated_at": tx.now,
+                # A SCHEDULED task enters the queue when it is due: it then takes its place
+                # among the others by that time, not by its creation time.
+                "queued_at": available_at,
+                "available_at": available_at,
+                "scheduled_for": scheduled_for,
+                "executed_at": None,
+                "completed_at": None,
+                "error": None,
+                "result": None,
+                "correlation_id": correlation_id,
+                "trace_context": trace_context or {},
+                "attempts": 0,
+                "max_attempts": max_attempts,
+                "cancel_requested": False,
+                "cancel_reason": "",
+                "worker_id": None,
+                "lease_expires_at": None,
+                "last_event_seq": 1,
+                "step_count": len(steps),
+            }
+            tx.conn.execute(insert(tasks).values(values))
+            step_rows = [
+                {
+                    "task_id": task_id,
+                    "idx": i,
+                    "kind": step.kind,
+                    "action": step.action,
+                    "status": StepStatus.PENDING,
+                    "attempts": 0,
+                }
+                for i, step in enumerate(steps)
+            ]
+            if step_rows:
+                tx.conn.execute(insert(task_steps), step_rows)
             self._insert_event(tx, task_id, 1, EventType.CREATED, Status.PENDING, "created", None)
-        record = self.get_task(task_id)
-        assert record is not None
-        return record
+        # What we wrote is what a read would return: no second round trip.
+        return task_from_row(
+            _Row(values),
+            [
+                StepRecord(index=r["idx"], kind=r["kind"], action=r["action"], status=r["status"])
+                for r in step_rows
+            ],
+        )
 
     def get_task(self, task_id: str, *, with_steps: bool = True) -> TaskRecord | None:
         with self.db.read() as conn:
             row = conn.execute(select(tasks).where(tasks.c.id == task_id)).one_or_none()
             if row is None:
                 return None
-            steps = self._load_steps(conn, [task_id]).get(task_id, ()) if with_steps else ()
+            steps = self.load_steps(conn, [task_id]).get(task_id, ()) if with_steps else ()
         return task_from_row(row, steps)
 
     def list_tasks(
@@ -259,7 +267,7 @@ class TaskStore:
             rows = conn.execute(stmt).all()
             more = len(rows) > page_size
             rows = rows[:page_size]
-            steps = self._load_steps(conn, [r.id for r in rows]) if with_steps and rows else {}
+            steps = self.load_steps(conn, [r.id for r in rows]) if with_steps and rows else {}
         records = [task_from_row(r, steps.get(r.id, ())) for r in rows]
         token = encode_page_token(records[-1].created_at, records[-1].id) if more else ""
         return TaskPage(tasks=records, next_page_token=token)
@@ -335,7 +343,7 @@ class TaskStore:
     # ---- helpers ----------------------------------------------------------------------------
 
     @staticmethod
-    def _load_steps(conn: Connection, task_ids: list[str]) -> dict[str, tuple[StepRecord, ...]]:
+    def load_steps(conn: Connection, task_ids: list[str]) -> dict[str, tuple[StepRecord, ...]]:
         stmt = (
             select(task_steps)
             .where(task_steps.c.task_id.in_(task_ids))
@@ -359,6 +367,13 @@ class TaskStore:
         return {k: tuple(v) for k, v in out.items()}
 
 
+class _Row:
+    """Attribute access over a dict, shaped like a result row for `task_from_row`."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
 def mark_unfinished_steps(conn: Connection, task_id: str, status: str, now: datetime) -> None:
     """Steps that will never run (or were interrupted) get their final status."""
     conn.execute(
@@ -368,7 +383,7 @@ def mark_unfinished_steps(conn: Connection, task_id: str, status: str, now: date
     )
 
 
-def task_from_row(row: Row[Any], steps: Sequence[StepRecord] = ()) -> TaskRecord:
+def task_from_row(row: Any, steps: Sequence[StepRecord] = ()) -> TaskRecord:
     return TaskRecord(
         id=row.id,
         description=row.description,

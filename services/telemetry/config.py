@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from libs.runtime.config import ServiceSettings, SettingsError
-from libs.runtime.stack_layout import grpc_targets, metrics_urls
+from libs.stack.layout import grpc_targets, metrics_urls
 
 
 @dataclass

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from bytebot.testing.v1 import conformance_pb2 as pb
+from bytebot.testing.v1 import conformance_pb2_grpc as pb_grpc
 from grpc import aio
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
 
 import libs.observability as observability
-from bytebot.testing.v1 import conformance_pb2 as pb
-from bytebot.testing.v1 import conformance_pb2_grpc as pb_grpc
 from libs.observability import logging as obs_logging
 from libs.observability.testing import conformance as conf
 
@@ -129,7 +129,9 @@ async def aio_call(stub: Any, kind: str, request: pb.ConformanceRequest, *, meta
     elif kind == "server_stream":
         call = stub.ServerStream(request, metadata=metadata, timeout=timeout)
     else:
-        call = stub.Bidi(iter(many[:1] if request.behavior == pb.BEHAVIOR_SLEEP else many),
+        # A failing call sends only its first request: grpc.aio clients may report "Internal
+        # error from Core" instead of the status when they write to a call that just ended.
+        call = stub.Bidi(iter(many[:1] if request.behavior != pb.BEHAVIOR_OK else many),
                          metadata=metadata, timeout=timeout)
     canceller = None
     if cancel_after is not None:

@@ -1,1 +1,1 @@
-"""The only modules that know gRPC call shapes: server/client × sync/aio, all four kinds."""
+"""The only modules that know gRPC call shapes: server/client x sync/aio, all four kinds."""

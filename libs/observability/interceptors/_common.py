@@ -87,11 +87,14 @@ def internal_status(correlation_id: str | None) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.INTERNAL, errors.internal_error_message(correlation_id)
 
 
-def correlation_for_server(md: dict[str, Any]) -> tuple[str, str | None]:
+def correlation_for_server(md: dict[str, Any]) -> tuple[str, str | None, bool]:
+    """Bind the call's correlation and user id; the flag says whether the caller needs the
+    id echoed (it did not send `x-correlation-id` itself, so it cannot know it)."""
+    sent = md.get(correlation.CORRELATION_HEADER)
     cid = correlation.correlation_from_metadata(md)
     uid = correlation.resolve_user_id(md)
     correlation.bind(cid, uid)
-    return cid, uid
+    return cid, uid, sent != cid
 
 
 def outgoing_metadata(existing: Any) -> tuple[list[tuple[str, Any]], str, str | None]:

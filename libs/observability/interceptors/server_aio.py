@@ -71,9 +71,12 @@ class AioServerInterceptor(aio.ServerInterceptor):
 
 async def _begin(obs: MethodObserver, context: Any) -> CallState:
     md = metadata_dict(context.invocation_metadata())
-    cid, uid = correlation_for_server(md)
+    cid, uid, echo = correlation_for_server(md)
     call = obs.start(parse_peer(context.peer()), md, cid, uid)
-    await context.send_initial_metadata(((CORRELATION_HEADER, cid),))
+    if echo:
+        # Only a caller that did not send the id needs it back; in sync servers the echo
+        # costs a metadata batch of its own, so callers that know it don't pay for it.
+        await context.send_initial_metadata(((CORRELATION_HEADER, cid),))
     return call
 
 

@@ -15,10 +15,10 @@ from concurrent import futures
 from typing import Any
 
 import grpc
-from grpc import aio
-
 from bytebot.testing.v1 import conformance_pb2 as pb
 from bytebot.testing.v1 import conformance_pb2_grpc as pb_grpc
+from grpc import aio
+
 from libs.observability import errors
 from libs.observability.codes import BY_NUMBER
 from libs.observability.correlation import get_correlation_id

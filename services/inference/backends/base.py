@@ -83,8 +83,9 @@ class Backend(Protocol):
         """Loads the models; raises when they cannot be loaded."""
 
     def detect(self, image: np.ndarray, region: Rect | None = None,
-               min_confidence: float = 0.0) -> list[TextRegion]:
-        """Every word in ``image`` (RGB uint8, HxWx3), or in ``region`` of it, reading order."""
+               min_confidence: float = 0.0, use_cache: bool = True) -> list[TextRegion]:
+        """Every word in ``image`` (RGB uint8, HxWx3), or in ``region`` of it, reading order.
+        ``use_cache=False`` forces a real pass (health checks)."""
         ...
 
     def detect_more(self, image: np.ndarray, region: Rect | None = None) -> list[TextRegion]:

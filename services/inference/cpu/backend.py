@@ -50,6 +50,8 @@ class CpuOptions:
     use_rapidocr: bool = True
     cache_entries: int = 16
     tessdata: str | None = None
+    # Requests that may run at once (the servicer's workers + its readiness check).
+    concurrent_requests: int = 3
 
 
 class CpuBackend:
@@ -73,10 +75,10 @@ class CpuBackend:
     # -- lifecycle ---------------------------------------------------------------------
     def load(self) -> None:
         threads = max(1, self.options.tesseract_threads)
-        # Each concurrent request may use `threads` APIs; two requests in flight is plenty
-        # on the 2-core machines this targets.
-        self._tess = TesseractPool(2 * threads, find_tessdata(self.options.tessdata))
-        self._bands = ThreadPoolExecutor(max_workers=2 * threads,
+        # Each request in flight reads up to `threads` bands at once, each with its own API.
+        slots = max(1, self.options.concurrent_requests) * threads
+        self._tess = TesseractPool(slots, find_tessdata(self.options.tessdata))
+        self._bands = ThreadPoolExecutor(max_workers=slots,
                                          thread_name_prefix="tesseract-band")
         if self.options.use_rapidocr:
             self._rapid = RapidRecognizer(threads=max(1, min(os.cpu_count() or 1, 2)))
@@ -93,9 +95,9 @@ class CpuBackend:
 
     # -- passes ------------------------------------------------------------------------
     def detect(self, image: np.ndarray, region: Rect | None = None,
-               min_confidence: float = 0.0) -> list[TextRegion]:
+               min_confidence: float = 0.0, use_cache: bool = True) -> list[TextRegion]:
         key = frame_key(image, region, "fast")
-        regions = self._cache.get(key)
+        regions = self._cache.get(key) if use_cache else None
         if regions is None:
             crop, dx, dy = _crop(image, region)
             regions = [r.__class__(r.text, r.box.shifted(dx, dy), r.confidence, r.line)
@@ -123,7 +125,7 @@ class CpuBackend:
 
     def _fast_pass(self, rgb: np.ndarray) -> list[TextRegion]:
         assert self._tess is not None and self._bands is not None, "backend not loaded"
-        prepared = preprocess.prepare(rgb)
+        prepared = self._prepare(rgb)
         scale = self.options.upscale if self.options.upscale > 0 else 1.0
         page = prepared.page
         if scale != 1.0:
@@ -158,6 +160,9 @@ class CpuBackend:
             line_base += (max((w.line for w in band_words), default=-1) + 1)
         words = self._second_opinion(rgb, prepared.blobs, words, line_base)
         return _reading_order([_to_region(w, 0, 0) for w in words])
+
+    def _prepare(self, rgb: np.ndarray) -> preprocess.Prepared:
+        return preprocess.prepare(rgb)
 
     def _second_opinion(self, rgb: np.ndarray, blobs: list[preprocess.Blob],
                         words: list[OcrWord], line_base: int) -> list[OcrWord]:

@@ -56,13 +56,21 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def find_blobs(gray: np.ndarray) -> tuple[list[Blob], np.ndarray]:
-    """Text-like blobs of a grey image and the ink mask they come from."""
+def stroke_maps(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Thin dark and thin bright features (black-hat, top-hat): glyphs of either polarity."""
+    return (cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, _STROKE_KERNEL),
+            cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, _STROKE_KERNEL))
+
+
+def find_blobs(gray: np.ndarray, maps: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[list[Blob], np.ndarray]:
+    """Text-like blobs of a grey image and the ink mask they come from. ``maps`` are the
+    stroke maps when something else (the Core ML detector) computed them."""
     ink = np.zeros_like(gray)
     # Each polarity separately: in their union the gaps between letters light up too, and a
     # text line would look like a long horizontal run.
-    for op in (cv2.MORPH_BLACKHAT, cv2.MORPH_TOPHAT):
-        mask = (cv2.morphologyEx(gray, op, _STROKE_KERNEL) > INK_THRESHOLD).astype(np.uint8)
+    for strokes in maps if maps is not None else stroke_maps(gray):
+        mask = (strokes > INK_THRESHOLD).astype(np.uint8)
         lines = cv2.bitwise_or(cv2.morphologyEx(mask, cv2.MORPH_OPEN, _HLINE_KERNEL),
                                cv2.morphologyEx(mask, cv2.MORPH_OPEN, _VLINE_KERNEL))
         mask[cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0] = 0
@@ -84,10 +92,11 @@ def find_blobs(gray: np.ndarray) -> tuple[list[Blob], np.ndarray]:
     return blobs, ink
 
 
-def prepare(rgb: np.ndarray, pad: int = 3) -> Prepared:
+def prepare(rgb: np.ndarray, pad: int = 3,
+            maps: tuple[np.ndarray, np.ndarray] | None = None) -> Prepared:
     """The normalised page (blobs painted black-on-white) and the blobs."""
     gray = to_gray(rgb)
-    blobs, _ = find_blobs(gray)
+    blobs, _ = find_blobs(gray, maps)
     page = np.full_like(gray, 255)
     height, width = gray.shape
     for b in blobs:

@@ -281,3 +281,22 @@ def generate_screens(count: int, seed: int = 0) -> list[Screen]:
         theme = "light" if i % 2 == 0 else "dark"
         screens.append(generate_screen(seed * 100_003 + i, size=size, theme=theme))
     return screens
+
+
+def edit_screen(screen: Screen, seed: int) -> Screen:
+    """The next frame of ``screen``: the same UI with a new status-bar message (what a screen
+    looks like after a small action). Truth words of the old status bar are replaced."""
+    rnd = random.Random(seed)
+    image = screen.image.copy()
+    width, height = image.size
+    th = LIGHT if screen.theme == "light" else DARK
+    p = _Painter(image)
+    p.draw.rectangle((0, height - 26, width, height), fill=th.title_bar)
+    status = f"Saved {rnd.randint(1, 999)} {rnd.choice(WORDS)} {rnd.choice(WORDS)}"
+    p.text((10, height - 20), status, font(11), th.muted)
+    kept = [w for w in screen.words if w.box[1] < height - 26]
+    offset = max((w.phrase for w in kept), default=-1) + 1
+    new = [TruthWord(w.text, w.box, w.phrase + offset) for w in p.words]
+    phrases = [ph for ph in screen.phrases if ph[1][1] < height - 26] + p.phrases
+    return Screen(image=image, words=kept + new, phrases=phrases, theme=screen.theme,
+                  seed=seed, meta=dict(screen.meta, edited_from=screen.seed))

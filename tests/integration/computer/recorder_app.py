@@ -24,7 +24,8 @@ RECT = (600, 20, 780, 180)  # x0, y0, x1, y1 in canvas (= root) coordinates
 
 def main() -> None:
     out_dir = sys.argv[1]
-    events = open(os.path.join(out_dir, "events.jsonl"), "a", buffering=1)  # noqa: SIM115
+    os.makedirs(out_dir, exist_ok=True)
+    events = open(os.path.join(out_dir, "events.jsonl"), "a", buffering=1)
     root = tk.Tk(className="Recorder")
     root.geometry("800x600+0+0")
     canvas = tk.Canvas(root, width=800, height=200, background="white", highlightthickness=0)

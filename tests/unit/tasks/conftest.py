@@ -1,55 +1,9 @@
 """Fixtures: a migrated task database on SQLite and on PostgreSQL (parametrized)."""
 
-from __future__ import annotations
-
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from services.tasks import migrate
-from services.tasks.db import Database
-from services.tasks.queue import TaskQueue
-from services.tasks.store import TaskStore
-from services.tasks.testing.databases import (
-    postgres_unavailable_reason,
-    sqlite_url,
-    temporary_postgres_schema,
+from services.tasks.testing.fixtures import (  # noqa: F401 - pytest fixtures
+    database_url,
+    db,
+    postgres_url,
+    queue,
+    store,
 )
-
-
-def _require_postgres() -> None:
-    reason = postgres_unavailable_reason()
-    if reason:
-        if os.environ.get("BYTEBOT_TEST_POSTGRES_REQUIRED") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path)
-        return
-    _require_postgres()
-    with temporary_postgres_schema() as url:
-        yield url
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    migrate.upgrade(database)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def store(db: Database) -> TaskStore:
-    return TaskStore(db)
-
-
-@pytest.fixture
-def queue(store: TaskStore) -> TaskQueue:
-    return TaskQueue(store, lease_seconds=30, retry_backoff_seconds=0)

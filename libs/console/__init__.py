@@ -1,0 +1,1 @@
+"""Output helpers for the people-facing `bytebot` commands (tables, durations)."""

@@ -1,0 +1,2 @@
+"""The local stack: its layout (`layout`), a process supervisor (`supervisor`), a Prometheus
+for it (`prometheus`) and `bytebot up` (`cli`)."""

@@ -1,0 +1,25 @@
+"""`bytebot serve telemetry`: the fleet's view of itself."""
+
+from __future__ import annotations
+
+from bytebot.telemetry.v1 import telemetry_pb2_grpc
+
+from libs.runtime.server import RuntimeContext, ServiceEntry, ServiceSpec, StartupStep
+from services.telemetry.config import TelemetrySettings
+from services.telemetry.servicer import TelemetryServicer
+
+SERVICE_NAME = "bytebot.telemetry.v1.TelemetryService"
+
+
+def build(settings: TelemetrySettings, runtime: RuntimeContext) -> ServiceSpec:
+    servicer = TelemetryServicer(settings, runtime.registry)
+    return ServiceSpec(
+        servicers=[(telemetry_pb2_grpc.add_TelemetryServiceServicer_to_server, servicer)],
+        service_names=[SERVICE_NAME],
+        startup_steps=[StartupStep("fleet_probe", servicer.start)],
+        readiness_checks={"fleet_probe_loop": servicer.check_probe_loop},
+        shutdown_hooks=[servicer.close],
+    )
+
+
+ENTRY = ServiceEntry(name="telemetry", settings_cls=TelemetrySettings, build=build)

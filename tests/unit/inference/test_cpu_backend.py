@@ -1,0 +1,119 @@
+"""The CPU backend on generated screens: real Tesseract + PP-OCR, accuracy with margin.
+
+Thresholds are far below what the pipeline measures (bench/inference_accuracy.py) so they
+catch a broken pipeline, not a slow machine; nothing here is timed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from services.inference import matching
+from services.inference.backends.base import Rect
+from services.inference.cpu.backend import CpuBackend, CpuOptions, _bands
+from services.inference.cpu.preprocess import Blob, prepare
+from services.inference.testing.scoring import inside, score_regions
+from services.inference.testing.screens import generate_screens
+
+SCREENS = generate_screens(2, seed=21)  # one light 1280x720, one dark 1280x720
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[CpuBackend]:
+    b = CpuBackend(CpuOptions())
+    b.load()
+    yield b
+    b.close()
+
+
+def _rects(regions):
+    return [(r.text, (r.box.x, r.box.y, r.box.width, r.box.height)) for r in regions]
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["light", "dark"])
+def test_detect_text_reads_generated_screens(backend: CpuBackend, index: int) -> None:
+    screen = SCREENS[index]
+    regions = backend.detect(np.asarray(screen.image))
+    score, missed = score_regions(screen, _rects(regions))
+    assert score.centre_hit_rate >= 0.9, [w.text for w in missed]
+    assert score.exact_recall >= 0.85
+    assert all(0.0 <= r.confidence <= 1.0 for r in regions)
+    # Reading order: line numbers never decrease.
+    lines = [r.line for r in regions]
+    assert lines == sorted(lines)
+
+
+def test_find_text_gives_clickable_centres(backend: CpuBackend) -> None:
+    screen = SCREENS[0]
+    rgb = np.asarray(screen.image)
+    regions = backend.detect(rgb)
+    phrases = [(t, b) for t, b in screen.phrases if " " in t][:5]
+    found = 0
+    for text, box in phrases:
+        got = matching.find(regions, text, matching.MatchOptions())
+        if not got:
+            got = matching.find(backend.detect_more(rgb), text, matching.MatchOptions())
+        found += bool(got) and inside(got[0].center, box)
+    assert found >= 4, phrases
+
+
+def test_region_results_are_in_whole_image_coordinates(backend: CpuBackend) -> None:
+    screen = SCREENS[0]
+    rgb = np.asarray(screen.image)
+    target = next(w for w in screen.words if w.box[0] > 300 and w.box[1] > 150
+                  and len(w.text) >= 5)
+    x0, y0, x1, y1 = target.box
+    region = Rect(x0 - 40, y0 - 10, (x1 - x0) + 80, (y1 - y0) + 20)
+    regions = backend.detect(rgb, region)
+    hits = [r for r in regions if r.text.lower() == target.text.lower()]
+    assert hits, [r.text for r in regions]
+    assert inside(hits[0].box.center, target.box)
+    assert all(region.x <= r.box.x and r.box.right <= region.right + 1 for r in regions)
+
+
+def test_min_confidence_filters(backend: CpuBackend) -> None:
+    rgb = np.asarray(SCREENS[1].image)
+    everything = backend.detect(rgb)
+    confident = backend.detect(rgb, min_confidence=0.9)
+    assert confident and len(confident) < len(everything)
+    assert all(r.confidence >= 0.9 for r in confident)
+
+
+def test_identical_frames_are_answered_from_the_cache(backend: CpuBackend) -> None:
+    rgb = np.asarray(SCREENS[0].image)
+    backend.detect(rgb)
+    hits = backend._cache.hits
+    again = backend.detect(rgb.copy())
+    assert backend._cache.hits == hits + 1
+    changed = rgb.copy()
+    changed[-5:, -5:] = 0  # one changed corner is a different frame
+    assert backend.detect(changed) is not None
+    assert backend._cache.hits == hits + 1
+    assert again
+
+
+def test_blank_and_tiny_images(backend: CpuBackend) -> None:
+    assert backend.detect(np.full((50, 80, 3), 255, np.uint8)) == []
+    assert backend.detect(np.zeros((1, 1, 3), np.uint8)) == []
+
+
+def test_preprocess_finds_white_on_blue_button_labels() -> None:
+    screen = SCREENS[0]
+    prepared = prepare(np.asarray(screen.image))
+    # Every truth word's centre lies in some blob: the fallback can see every word.
+    covered = sum(any(b.x - 2 <= w.center[0] <= b.x + b.width + 2
+                      and b.y - 2 <= w.center[1] <= b.y + b.height + 2
+                      for b in prepared.blobs) for w in screen.words)
+    assert covered / len(screen.words) >= 0.97
+    assert prepared.page.dtype == np.uint8 and prepared.page.mean() > 200  # mostly white
+
+
+def test_bands_cut_only_between_blobs() -> None:
+    blobs = [Blob(0, y, 100, 14) for y in range(0, 700, 30)]
+    bands = _bands(blobs, 720, 4)
+    assert bands[0][0] == 0 and bands[-1][1] == 720
+    for _top, bottom in bands[:-1]:
+        assert not any(b.y - 2 <= bottom < b.y + b.height + 2 for b in blobs)
