@@ -18,6 +18,7 @@ described like any service) and serve both names with the v1alpha message classe
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -25,9 +26,13 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection_pb2 as _pb
 from grpc_reflection.v1alpha._base import (
     BaseReflectionServicer,
-    _file_descriptor_response,
+    _collect_transitive_dependencies,
     _not_found_error,
 )
+
+# tools/gen_protos.py writes our protos' FileDescriptorSet WITH source info (comments) here;
+# the `_pb2` modules drop comments, so we serve these copies and `grpcurl describe` shows docs.
+DESCRIPTOR_SET = "descriptors.binpb"
 
 V1ALPHA_SERVICE = "grpc.reflection.v1alpha.ServerReflection"
 V1_SERVICE = "grpc.reflection.v1.ServerReflection"
@@ -130,8 +135,58 @@ def find_file_containing_symbol(pool: Any, symbol: str, service_names: Iterable[
     raise KeyError(f"Couldn't find symbol {symbol}")
 
 
+def load_documented_files(path: Path | None = None) -> dict[str, bytes]:
+    """File name → serialized FileDescriptorProto with comments, from the generated set
+    (empty when it is missing: reflection then serves the comment-less pool copies)."""
+    if path is None:
+        try:
+            import bytebot
+        except ImportError:
+            return {}
+        path = Path(next(iter(bytebot.__path__))) / DESCRIPTOR_SET
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    files = descriptor_pb2.FileDescriptorSet.FromString(data).file
+    return {f.name: f.SerializeToString() for f in files if f.source_code_info.location}
+
+
 class ReflectionServicer(BaseReflectionServicer):
-    """asyncio reflection servicer (both versions) with method/enum-value lookups fixed."""
+    """asyncio reflection servicer (both versions) with method/enum-value lookups fixed and
+    documented descriptors served where we have them."""
+
+    def __init__(
+        self,
+        service_names: Iterable[str],
+        pool: Any = None,
+        documented: dict[str, bytes] | None = None,
+    ) -> None:
+        super().__init__(service_names, pool=pool)
+        self._documented = load_documented_files() if documented is None else documented
+
+    def _file_response(self, descriptor: Any, request: Any) -> Any:
+        files: dict[str, Any] = {}
+        _collect_transitive_dependencies(descriptor, files)
+        serialized = []
+        for name, file_desc in files.items():
+            documented = self._documented.get(name)
+            if documented is None:
+                proto = descriptor_pb2.FileDescriptorProto()
+                file_desc.CopyToProto(proto)
+                documented = proto.SerializeToString()
+            serialized.append(documented)
+        return _pb.ServerReflectionResponse(
+            file_descriptor_response=_pb.FileDescriptorResponse(file_descriptor_proto=serialized),
+            original_request=request,
+        )
+
+    def _file_by_filename(self, request: Any, filename: str) -> Any:
+        try:
+            descriptor = self._pool.FindFileByName(filename)
+        except KeyError:
+            return _not_found_error(request)
+        return self._file_response(descriptor, request)
 
     def _file_containing_symbol(self, request: Any, fully_qualified_name: str) -> Any:
         try:
@@ -140,7 +195,18 @@ class ReflectionServicer(BaseReflectionServicer):
             )
         except KeyError:
             return _not_found_error(request)
-        return _file_descriptor_response(descriptor, request)
+        return self._file_response(descriptor, request)
+
+    def _file_containing_extension(
+        self, request: Any, containing_type: str, extension_number: int
+    ) -> Any:
+        try:
+            message = self._pool.FindMessageTypeByName(containing_type)
+            extension = self._pool.FindExtensionByNumber(message, extension_number)
+            descriptor = self._pool.FindFileContainingSymbol(extension.full_name)
+        except KeyError:
+            return _not_found_error(request)
+        return self._file_response(descriptor, request)
 
     def _answer(self, request: Any) -> Any:
         which = request.WhichOneof("message_request")

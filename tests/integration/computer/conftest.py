@@ -21,8 +21,6 @@ from bytebot.computer.v1 import computer_pb2_grpc
 
 from services.computer.xvfb import XvfbProcess
 
-pytestmark = pytest.mark.xvfb
-
 RECORDER = Path(__file__).with_name("recorder_app.py")
 MAX_MESSAGE = 64 * 1024 * 1024
 

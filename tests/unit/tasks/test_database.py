@@ -71,10 +71,8 @@ def test_unreachable_database_reads_zero_connections() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again below: nothing listens there
-    db = Database(
-        f"postgresql+psycopg://postgres@127.0.0.1:{port}/none", connect_timeout_seconds=1
-    )
-    with pytest.raises(Exception, match="(?i)connect"):
+    db = Database(f"postgresql+psycopg://postgres@127.0.0.1:{port}/none", connect_timeout_seconds=1)
+    with pytest.raises(Exception, match=r"(?i)connect"):
         db.ping()
     assert db.open_connections() == 0
     db.close()

@@ -48,9 +48,7 @@ def test_claim_order_is_priority_then_queue_time(store: TaskStore, queue: TaskQu
     assert order == [urgent.id, high.id, med_old.id, med_new.id, low.id]
 
 
-def test_scheduled_task_is_not_claimed_before_it_is_due(
-    store: TaskStore, queue: TaskQueue
-) -> None:
+def test_scheduled_task_is_not_claimed_before_it_is_due(store: TaskStore, queue: TaskQueue) -> None:
     now = utcnow()
     due = now + timedelta(hours=1)
     scheduled = store.create_task(
