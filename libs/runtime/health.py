@@ -281,10 +281,10 @@ class HealthManager:
             await self.refresh()
 
     async def run_forever(self) -> None:
-        """Background: re-run the checks every interval; beat the liveness heartbeat."""
+        """Background: re-run the checks every interval."""
         while True:
+            await asyncio.sleep(self.check_interval)  # mark_started ran the first round
             await self.refresh()
-            await asyncio.sleep(self.check_interval)
 
     async def heartbeat_forever(self, interval: float = 1.0) -> None:
         """The liveness watchdog's input: the loop proves it runs by updating a timestamp."""

@@ -252,7 +252,11 @@ class RunningService:
 
     async def _start_ops(self) -> str:
         assert self.ops is not None
-        self.ops.start()
+        try:
+            self.ops.start()
+        except OSError as exc:
+            address = f"{self.settings.http_host}:{self.settings.http_port}"
+            raise OSError(f"cannot listen for HTTP on {address}: {exc.strerror or exc}") from exc
         return "listening"
 
     async def _start_grpc(self) -> str:

@@ -137,3 +137,22 @@ def promtool_parse(expressions: list[Expression], workdir: Path) -> dict[str, st
             if one.returncode != 0:
                 errors[expression.source] = one.stdout + one.stderr
     return errors or {"(promtool)": result.stdout + result.stderr}
+
+
+def copy_rules_with_short_for(
+    dest: Path, duration: str = "10s", rules_dir: Path = RULES_DIR
+) -> list[Path]:
+    """The rule files with every alert's `for:` set to `duration`, for the live truth test
+    (see an alert fire within seconds instead of minutes). Returns the written files."""
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in sorted(rules_dir.glob("*.yml")):
+        content = yaml.safe_load(path.read_text())
+        for group in content["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    rule["for"] = duration
+        target = dest / path.name
+        target.write_text(yaml.safe_dump(content, sort_keys=False))
+        written.append(target)
+    return written

@@ -136,7 +136,8 @@ def test_templates_render_the_alerts_annotations(template, tmp_path):
                    "job": "bytebot-api"},
         "annotations": {
             "summary": "Bytebot service bytebot-api is down",
-            "description": "Service bytebot-api (10.0.0.1:9464) has been down for more than 2 minutes.",
+            "description": "Service bytebot-api (10.0.0.1:9464) has been down for more than "
+                           "2 minutes.",
             "runbook_url": "https://docs.bytebot.com/runbooks/service-down",
         },
         "startsAt": "2026-01-01T00:00:00Z",
@@ -171,7 +172,7 @@ def test_every_template_the_config_uses_is_defined():
         text = path.read_text()
         defined.update(part.split('"')[1] for part in text.split("{{ define ")[1:])
     used = set()
-    for key, value in _keys(yaml.safe_load(CONFIG.read_text())):
+    for _key, value in _keys(yaml.safe_load(CONFIG.read_text())):
         if isinstance(value, str) and "{{ template" in value:
             used.update(p.split('"')[1] for p in value.split("{{ template ")[1:])
     assert used and used <= defined

@@ -17,6 +17,7 @@ from tests.deploy.metric_catalog import (
 from tests.deploy.promql_inventory import (
     Expression,
     all_expressions,
+    copy_rules_with_short_for,
     dashboard_expressions,
     metric_names,
     promtool_parse,
@@ -24,7 +25,7 @@ from tests.deploy.promql_inventory import (
     rule_expressions,
     to_promql,
 )
-from tests.deploy.tooling import GRAFANA_DIR
+from tests.deploy.tooling import GRAFANA_DIR, load_yaml, output, run, tool
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +124,11 @@ def test_grafana_variables_are_replaced_and_unknown_ones_rejected():
     assert to_promql("rate(x[$__rate_interval])") == "rate(x[5m])"
     with pytest.raises(ValueError, match="unknown Grafana variables"):
         to_promql('rate(x{job="$job"}[5m])')
+
+
+def test_short_for_copy_of_the_rules_is_valid(tmp_path):
+    files = copy_rules_with_short_for(tmp_path / "rules", "5s")
+    result = run([tool("promtool"), "check", "rules", *map(str, files)])
+    assert result.returncode == 0, output(result)
+    alerts = [r for f in files for g in load_yaml(f)["groups"] for r in g["rules"] if "alert" in r]
+    assert len(alerts) == 8 and {a["for"] for a in alerts} == {"5s"}

@@ -65,6 +65,8 @@ def test_describe_message_and_field(conformance_server):
     assert result.returncode == 0, result.stderr
     assert "bytebot.testing.v1.ConformanceRequest is a message:" in result.stdout
     assert "int32 sleep_ms = 4;" in result.stdout
+    # the proto comments come along (generated descriptor set with source info)
+    assert "// How long to sleep, for BEHAVIOR_SLEEP, in milliseconds." in result.stdout
     result = grpcurl(conformance_server, "describe", "bytebot.testing.v1.Behavior")
     assert result.returncode == 0, result.stderr
     assert "BEHAVIOR_SLEEP = 4;" in result.stdout
@@ -89,7 +91,8 @@ def test_invoke_with_data_and_correlation_header(conformance_server):
     assert result.returncode == 0, result.stderr
     reply = json.loads(result.stdout)
     assert reply["payload"] == "hello"
-    assert reply["correlation_id"] == "grpcurl-1"  # grpcurl 1.8 keeps proto names
+    # proto3 JSON names: the documented descriptors carry json_name like protoc's output
+    assert reply["correlationId"] == "grpcurl-1"
     assert reply["index"] == 1
 
 

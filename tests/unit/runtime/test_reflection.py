@@ -82,6 +82,18 @@ def test_reflection_answers_grpcurl_lookups(version):
             assert any("health.proto" in n for n in file_names(responses[6]))
             assert responses[7].error_response.error_code == grpc.StatusCode.NOT_FOUND.value[0]
             assert responses[2].original_request.file_containing_symbol == f"{SERVICE}.Unary"
+            # our files are served with their comments (tools/gen_protos.py descriptor set)
+            protos = {
+                p.name: p
+                for p in map(
+                    descriptor_pb2.FileDescriptorProto.FromString,
+                    responses[8].file_descriptor_response.file_descriptor_proto,
+                )
+            }
+            comments = [
+                loc.leading_comments for loc in protos[conformance].source_code_info.location
+            ]
+            assert " Unary call.\n" in comments
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
 

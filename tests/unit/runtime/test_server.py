@@ -97,6 +97,20 @@ def test_port_in_use_fails_the_start_with_a_clear_step_status():
             assert step.startswith("failed: cannot listen for gRPC")
             await second.stop()
 
+            http_port = int(first.http_url.rsplit(":", 1)[1])
+            third = RunningService(
+                entry,
+                load_settings(
+                    ServiceSettings,
+                    {"grpc_port": 0, "http_port": http_port, "shutdown_propagation_seconds": 0},
+                ),
+            )
+            with pytest.raises(OSError, match=f"cannot listen for HTTP on 127.0.0.1:{http_port}"):
+                await third.start()
+            assert third.health.snapshot().steps["ops_http"].startswith("failed: cannot listen")
+            assert third.health.snapshot().steps["grpc_server"] == "pending"
+            await third.stop()
+
     run(scenario())
 
 

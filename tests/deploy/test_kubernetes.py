@@ -1,0 +1,201 @@
+"""deploy/kubernetes: the production overlay renders with kustomize (`kubectl kustomize`),
+every rendered object passes `kubernetes-validate --strict`, and the invariants the rest of
+deploy/ relies on hold (ports named grpc/metrics, gRPC probes, security, PDB/HPA)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.deploy.tooling import (
+    KUBERNETES_DIR,
+    REPO,
+    VENV_BIN,
+    load_yaml_all,
+    output,
+    run,
+    tool,
+)
+
+KUBERNETES_VERSION = "1.37.0"
+OVERLAY = KUBERNETES_DIR / "overlays" / "production"
+SECRET_EXAMPLE = OVERLAY / "database-secret.example.yaml"
+# Deployment -> (bytebot serve <name>, gRPC port, HTTP ops port): docs/runtime-api.md
+SERVICES = {
+    "bytebot-api": ("tasks-api", 50051, 9464),
+    "bytebot-worker": ("tasks-worker", 50052, 9465),
+    "bytebot-computer": ("computer", 50053, 9466),
+    "bytebot-inference": ("inference", 50054, 9467),
+    "bytebot-telemetry": ("telemetry", 50055, 9468),
+}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> tuple[str, list[dict]]:
+    kubectl = tool("kubectl")
+    result = run([kubectl, "kustomize", str(OVERLAY)])
+    assert result.returncode == 0, output(result)
+    path = tmp_path_factory.mktemp("kustomize") / "production.yaml"
+    path.write_text(result.stdout)
+    return str(path), load_yaml_all(result.stdout)
+
+
+def _objects(rendered, kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in rendered[1] if o["kind"] == kind}
+
+
+def test_every_rendered_object_passes_kubernetes_validate_strict(rendered):
+    validate = tool("kubernetes-validate", VENV_BIN / "kubernetes-validate")
+    result = run([
+        validate, "--strict", "--kubernetes-version", KUBERNETES_VERSION,
+        rendered[0], str(SECRET_EXAMPLE),
+    ])
+    assert result.returncode == 0, output(result)
+    assert "ERROR" not in result.stdout + result.stderr
+    passed = (result.stdout + result.stderr).count("passed for resource")
+    assert passed == len(rendered[1]) + 1
+
+
+def test_a_misspelt_field_fails_strict_validation(rendered, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(open(rendered[0]).read().replace("runAsNonRoot", "runAsNonroot", 1))
+    validate = tool("kubernetes-validate", VENV_BIN / "kubernetes-validate")
+    result = run([validate, "--strict", "--kubernetes-version", KUBERNETES_VERSION, str(bad)])
+    assert result.returncode != 0
+    assert "runAsNonroot" in result.stdout + result.stderr
+
+
+def test_everything_lives_in_bytebot_production(rendered):
+    for obj in rendered[1]:
+        if obj["kind"] == "Namespace":
+            assert obj["metadata"]["name"] == "bytebot-production"
+        else:
+            assert obj["metadata"]["namespace"] == "bytebot-production", obj["metadata"]["name"]
+
+
+def test_deployments_run_each_service_with_grpc_probes(rendered):
+    deployments = _objects(rendered, "Deployment")
+    assert set(deployments) == set(SERVICES)
+    for name, (serve, grpc_port, http_port) in SERVICES.items():
+        spec = deployments[name]["spec"]
+        assert spec["selector"]["matchLabels"] == {"app": name}
+        assert spec["template"]["metadata"]["labels"]["app"] == name
+        (container,) = spec["template"]["spec"]["containers"]
+        assert container["image"].startswith("registry.bytebot.com/bytebot/backend:")
+        assert container["args"] == ["serve", serve]
+        assert {p["name"]: p["containerPort"] for p in container["ports"]} == {
+            "grpc": grpc_port, "metrics": http_port,
+        }
+        for probe, service in (("startupProbe", "startup"), ("livenessProbe", "liveness"),
+                               ("readinessProbe", "readiness")):
+            assert container[probe]["grpc"] == {"port": grpc_port, "service": service}, name
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["BYTEBOT_GRPC_PORT"] == str(grpc_port)
+        assert env["BYTEBOT_HTTP_PORT"] == str(http_port)
+        assert container["resources"]["requests"] and container["resources"]["limits"]
+
+
+def test_slow_starters_get_a_generous_startup_probe(rendered):
+    deployments = _objects(rendered, "Deployment")
+    for name in ("bytebot-computer", "bytebot-inference"):
+        (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        probe = container["startupProbe"]
+        assert probe["periodSeconds"] * probe["failureThreshold"] >= 300, name
+
+
+def test_pods_are_restricted_non_root_read_only(rendered):
+    for name, deployment in _objects(rendered, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] == 10001
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["automountServiceAccountToken"] is False
+        assert "hostNetwork" not in pod and "hostPID" not in pod and "hostIPC" not in pod
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["runAsNonRoot"] is True and security["runAsUser"] == 10001
+            assert security["readOnlyRootFilesystem"] is True
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["capabilities"] == {"drop": ["ALL"]}
+            assert security.get("privileged", False) is False
+            assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+            mounts = {m["mountPath"] for m in container["volumeMounts"]}
+            assert "/tmp" in mounts, name
+        for volume in pod["volumes"]:
+            assert set(volume) == {"name", "emptyDir"}, f"{name}: only emptyDirs, no hostPath"
+
+
+def test_computer_runs_its_own_xvfb_without_privileges(rendered):
+    deployment = _objects(rendered, "Deployment")["bytebot-computer"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"] for e in container["env"]}
+    assert "DISPLAY" not in env and "BYTEBOT_DISPLAY" not in env  # the service starts Xvfb
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert {"/tmp", "/tmp/.X11-unix", "/home/bytebot"} <= mounts
+    assert deployment["spec"]["replicas"] == 1
+
+
+def test_services_name_their_ports_grpc_and_metrics(rendered):
+    services = _objects(rendered, "Service")
+    assert set(services) == set(SERVICES)
+    for name, (_, grpc_port, http_port) in SERVICES.items():
+        spec = services[name]["spec"]
+        assert spec["selector"] == {"app": name}
+        assert {p["name"]: (p["port"], p["targetPort"]) for p in spec["ports"]} == {
+            "grpc": (grpc_port, "grpc"), "metrics": (http_port, "metrics"),
+        }
+
+
+def test_disruption_budgets_and_autoscalers(rendered):
+    budgets = _objects(rendered, "PodDisruptionBudget")
+    assert set(budgets) == set(SERVICES)
+    for name, budget in budgets.items():
+        assert budget["spec"]["selector"] == {"matchLabels": {"app": name}}
+    scalers = _objects(rendered, "HorizontalPodAutoscaler")
+    assert set(scalers) == {"bytebot-api", "bytebot-worker"}
+    for name, scaler in scalers.items():
+        assert scaler["apiVersion"] == "autoscaling/v2"
+        assert scaler["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+        }
+        assert 1 < scaler["spec"]["minReplicas"] < scaler["spec"]["maxReplicas"]
+
+
+def test_settings_come_from_the_configmap_and_the_database_url_from_a_secret(rendered):
+    (config,) = _objects(rendered, "ConfigMap").values()
+    assert config["data"]["BYTEBOT_GRPC_HOST"] == "0.0.0.0"
+    assert config["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"].endswith(":4317")
+    assert not [o for o in rendered[1] if o["kind"] == "Secret"], "no secret is committed"
+    for name, deployment in _objects(rendered, "Deployment").items():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["envFrom"] == [{"configMapRef": {"name": config["metadata"]["name"]}}]
+        refs = {
+            e["name"]: e["valueFrom"]["secretKeyRef"]
+            for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})
+        }
+        if name in ("bytebot-api", "bytebot-worker"):
+            assert refs == {"BYTEBOT_DATABASE_URL": {
+                "name": "bytebot-database", "key": "BYTEBOT_DATABASE_URL"}}
+        assert all("DATABASE_URL" not in (e.get("value") or "") for e in container["env"])
+
+
+def test_promtail_keeps_these_pods_by_their_app_label(rendered):
+    for deployment in _objects(rendered, "Deployment").values():
+        app = deployment["spec"]["template"]["metadata"]["labels"]["app"]
+        assert re.fullmatch("bytebot.*", app)
+
+
+def test_dockerfile_builds_one_non_root_image_for_every_service():
+    text = (REPO / "Dockerfile").read_text()
+    lines = [line.strip() for line in text.splitlines()]
+    assert "FROM python:3.11-slim" in lines
+    for package in ("xvfb", "tesseract-ocr", "tesseract-ocr-eng", "fonts-dejavu-core"):
+        assert package in text
+    assert "useradd --uid 10001" in text
+    assert "USER 10001:10001" in lines
+    assert 'ENTRYPOINT ["bytebot"]' in lines
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert ".venv" in ignored and ".git" in ignored and "node_modules" in ignored
+    for copied in ("libs", "services", "protos", "pyproject.toml", "README.md"):
+        assert copied not in ignored and f"{copied}/" not in ignored
