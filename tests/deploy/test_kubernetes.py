@@ -33,7 +33,7 @@ SERVICES = {
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> tuple[str, list[dict]]:
-    kubectl = tool("kubectl")
+    kubectl = tool("kubectl", VENV_BIN / "kubectl")
     result = run([kubectl, "kustomize", str(OVERLAY)])
     assert result.returncode == 0, output(result)
     path = tmp_path_factory.mktemp("kustomize") / "production.yaml"
