@@ -44,6 +44,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--poll", type=float, default=None,
+                        help="also set the worker's idle poll and WatchTask's SQLite poll "
+                        "(BYTEBOT_POLL_INTERVAL_SECONDS / BYTEBOT_WATCH_POLL_SECONDS; "
+                        "defaults 1 s / 0.5 s): how much of the latency is polling")
     args = parser.parse_args()
 
     xvfb = XvfbProcess.start()
@@ -60,7 +64,11 @@ def main() -> int:
             if time.monotonic() > deadline:
                 raise RuntimeError("the Submit window did not come up")
             time.sleep(0.1)
-        stack = UpProcess(work / "var", {"DISPLAY": xvfb.display, "OTEL_TRACES_EXPORTER": "none"})
+        env = {"DISPLAY": xvfb.display, "OTEL_TRACES_EXPORTER": "none"}
+        if args.poll is not None:
+            env["BYTEBOT_POLL_INTERVAL_SECONDS"] = str(args.poll)
+            env["BYTEBOT_WATCH_POLL_SECONDS"] = str(args.poll)
+        stack = UpProcess(work / "var", env)
         channel = grpc.insecure_channel(stack.grpc("tasks-api"))
         stub = tasks_pb2_grpc.TaskServiceStub(channel)
         client: list[float] = []

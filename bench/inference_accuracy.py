@@ -20,15 +20,17 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from services.inference import matching
-from services.inference.backends.base import TextRegion
+from services.inference.backends.base import Rect, TextRegion
 from services.inference.backends.select import coreml_available
 from services.inference.cpu.backend import CpuBackend, CpuOptions
+from services.inference.cpu.engines import RapidRecognizer, TesseractPool, find_tessdata
 from services.inference.testing.scoring import inside, score_regions
-from services.inference.testing.screens import edit_screen, generate_screens
+from services.inference.testing.screens import Screen, edit_screen, generate_screens
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -38,64 +40,107 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def bench_backend(name: str, make: Callable[[], CpuBackend], frames: int, seed: int,
-                  find: bool) -> dict[str, object]:
-    backend = make()
-    backend.load()
-    screens = generate_screens(frames, seed=seed)
-    warm = np.asarray(screens[0].image)
-    backend.detect(warm)  # warm-up (model load, first-run allocations)
-    det_lat, words, exact, hits = [], 0, 0, 0
-    next_lat, next_words, next_hits = [], 0, 0
-    find_first, find_cached, f_total, f_hits = [], [], 0, 0
-    for s in screens:
+class Run:
+    """The measurements of one backend variant."""
+
+    def __init__(self, name: str, backend: Any) -> None:
+        self.name, self.backend = name, backend
+        self.det_lat: list[float] = []
+        self.words = self.exact = self.hits = 0
+        self.next_lat: list[float] = []
+        self.next_words = self.next_hits = 0
+        self.find_first: list[float] = []
+        self.find_cached: list[float] = []
+        self.f_total = self.f_hits = 0
+
+    def frame(self, s: Screen, find: bool) -> None:
+        backend = self.backend
         rgb = np.asarray(s.image)
-        _clear(backend)
+        backend.clear_caches()
         t = time.perf_counter()
         regions: list[TextRegion] = backend.detect(rgb)
-        det_lat.append(time.perf_counter() - t)
-        sc, _ = score_regions(s, [(r.text, (r.box.x, r.box.y, r.box.width, r.box.height))
-                                  for r in regions])
-        words += sc.words
-        exact += sc.exact
-        hits += sc.centre_hits
+        self.det_lat.append(time.perf_counter() - t)
+        sc, _ = score_regions(s, _rects(regions))
+        self.words += sc.words
+        self.exact += sc.exact
+        self.hits += sc.centre_hits
         # The next frame: the same screen with a new status-bar message (caches warm).
         nxt = edit_screen(s, s.seed + 1)
         t = time.perf_counter()
         regions = backend.detect(np.asarray(nxt.image))
-        next_lat.append(time.perf_counter() - t)
-        sc, _ = score_regions(nxt, [(r.text, (r.box.x, r.box.y, r.box.width, r.box.height))
-                                    for r in regions])
-        next_words += sc.words
-        next_hits += sc.centre_hits
+        self.next_lat.append(time.perf_counter() - t)
+        sc, _ = score_regions(nxt, _rects(regions))
+        self.next_words += sc.words
+        self.next_hits += sc.centre_hits
         if not find:
-            continue
-        _clear(backend)
-        queries = [(w.text, [w.box]) for w in s.words]
-        queries += [(text, [box]) for text, box in s.phrases if " " in text]
+            return
+        backend.clear_caches()
         by_text: dict[str, list[tuple[int, int, int, int]]] = {}
-        for text, boxes in queries:
-            by_text.setdefault(text, []).extend(boxes)
+        for w in s.words:
+            by_text.setdefault(w.text, []).append(w.box)
+        for text, box in s.phrases:
+            if " " in text:
+                by_text.setdefault(text, []).append(box)
         for i, (text, boxes) in enumerate(by_text.items()):
             t = time.perf_counter()
             found = find_text(backend, rgb, text)
-            (find_first if i == 0 else find_cached).append(time.perf_counter() - t)
-            f_total += 1
+            (self.find_first if i == 0 else self.find_cached).append(time.perf_counter() - t)
+            self.f_total += 1
             if found is not None and any(inside(found, b) for b in boxes):
-                f_hits += 1
-    backend.close()
-    return {
-        "backend": name, "frames": frames, "words": words,
-        "exact": exact / words, "hit": hits / words,
-        "det_p50": _pct(det_lat, 0.5), "det_p95": _pct(det_lat, 0.95),
-        "next_p50": _pct(next_lat, 0.5), "next_hit": next_hits / next_words,
-        "find_n": f_total, "find_hit": (f_hits / f_total) if f_total else float("nan"),
-        "find_first_p50": _pct(find_first, 0.5), "find_cached_p50": _pct(find_cached, 0.5),
-        "find_all_p95": _pct(find_first + find_cached, 0.95),
-    }
+                self.f_hits += 1
+
+    def row(self) -> str:
+        f_hit = self.f_hits / self.f_total if self.f_total else float("nan")
+        ms = 1000
+        return (f"{self.name:<22}{self.words:>6}{self.exact / self.words:>7.3f}"
+                f"{self.hits / self.words:>7.3f}"
+                f"{_pct(self.det_lat, 0.5) * ms:>7.0f}ms{_pct(self.det_lat, 0.95) * ms:>7.0f}ms"
+                f"{_pct(self.next_lat, 0.5) * ms:>7.0f}ms{self.next_hits / self.next_words:>7.3f}"
+                f"{self.f_total:>7}{f_hit:>7.3f}{_pct(self.find_first, 0.5) * ms:>8.0f}ms"
+                f"{_pct(self.find_cached, 0.5) * ms:>8.1f}ms"
+                f"{_pct(self.find_first + self.find_cached, 0.95) * ms:>6.0f}ms")
 
 
-def find_text(backend: CpuBackend, rgb: np.ndarray, query: str) -> tuple[int, int] | None:
+class EngineOnly:
+    """One engine alone on the raw frame, for reference: ``tesseract`` (tesserocr, one page,
+    no preprocessing) or ``rapidocr`` (PP-OCR detection + recognition of the whole frame)."""
+
+    def __init__(self, engine: str) -> None:
+        self.engine = engine
+        self._tess: TesseractPool | None = None
+        self._rapid: RapidRecognizer | None = None
+
+    def load(self) -> None:
+        if self.engine == "tesseract":
+            self._tess = TesseractPool(1, find_tessdata())
+        else:
+            self._rapid = RapidRecognizer(threads=2)
+
+    def detect(self, rgb: np.ndarray) -> list[TextRegion]:
+        if self._tess is not None:
+            words = self._tess.recognize(np.ascontiguousarray(rgb[:, :, 0] * 0.299 + rgb[:, :, 1]
+                                         * 0.587 + rgb[:, :, 2] * 0.114).astype(np.uint8))
+        else:
+            assert self._rapid is not None
+            words = self._rapid.read_frame(rgb)
+        return [TextRegion(w.text, Rect(*w.box), w.confidence, w.line) for w in words]
+
+    def detect_more(self, rgb: np.ndarray) -> list[TextRegion]:
+        return self.detect(rgb)
+
+    def clear_caches(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._tess is not None:
+            self._tess.close()
+
+
+def _rects(regions: list[TextRegion]) -> list[tuple[str, tuple[int, int, int, int]]]:
+    return [(r.text, (r.box.x, r.box.y, r.box.width, r.box.height)) for r in regions]
+
+
+def find_text(backend: Any, rgb: np.ndarray, query: str) -> tuple[int, int] | None:
     """What the servicer's FindText does: fast pass, then the thorough pass on a miss."""
     opts = matching.MatchOptions()
     found = matching.find(backend.detect(rgb), query, opts)
@@ -104,19 +149,17 @@ def find_text(backend: CpuBackend, rgb: np.ndarray, query: str) -> tuple[int, in
     return found[0].center if found else None
 
 
-def _clear(backend: CpuBackend) -> None:
-    backend.clear_caches()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="4 frames, cpu pipeline only")
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-find", action="store_true", help="skip the FindText measurements")
+    ap.add_argument("--rapidocr-reference", action="store_true",
+                    help="also time PP-OCR alone on whole frames (seconds per frame)")
     args = ap.parse_args(argv)
     frames = 4 if args.quick else args.frames
-    variants: list[tuple[str, Callable[[], CpuBackend]]] = [
+    variants: list[tuple[str, Callable[[], Any]]] = [
         ("cpu (pipeline)", lambda: CpuBackend(CpuOptions())),
     ]
     if not args.quick:
@@ -124,11 +167,27 @@ def main(argv: list[str] | None = None) -> int:
             ("cpu, 1 thread", lambda: CpuBackend(CpuOptions(tesseract_threads=1))),
             ("cpu, no upscale", lambda: CpuBackend(CpuOptions(upscale=1.0))),
             ("tesseract+prep only", lambda: CpuBackend(CpuOptions(use_rapidocr=False))),
+            ("tesseract alone (ref)", lambda: EngineOnly("tesseract")),
         ]
+        if args.rapidocr_reference:
+            variants.append(("rapidocr alone (ref)", lambda: EngineOnly("rapidocr")))
     print(f"{frames} frames (1280x720 and 1280x960, light and dark), seed {args.seed}; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; "
           f"coreml backend: {'available' if coreml_available() else 'not available here'}")
-    rows = [bench_backend(n, m, frames, args.seed, find=not args.no_find) for n, m in variants]
+    screens = generate_screens(frames, seed=args.seed)
+    runs = []
+    for name, make in variants:
+        backend = make()
+        backend.load()
+        backend.detect(np.asarray(screens[0].image))  # warm-up: first-run allocations
+        runs.append(Run(name, backend))
+    # Variants take turns on every frame: load from other work on the machine hits all alike.
+    for i, s in enumerate(screens):
+        for run in runs:
+            run.frame(s, find=not args.no_find)
+        print(f"  frame {i + 1}/{frames} done", file=sys.stderr)
+    for run in runs:
+        run.backend.close()
     head = (f"{'backend':<22}{'words':>6}{'exact':>7}{'hit':>7}{'det p50':>9}{'det p95':>9}"
             f"{'next p50':>9}{'n.hit':>7}"
             f"{'find n':>7}{'f.hit':>7}{'f.1st p50':>10}{'f.cached':>10}{'f.p95':>8}")
@@ -136,12 +195,8 @@ def main(argv: list[str] | None = None) -> int:
           "inflates latency; compare rows of one run)")
     print(head)
     print("-" * len(head))
-    for r in rows:
-        print(f"{r['backend']:<22}{r['words']:>6}{r['exact']:>7.3f}{r['hit']:>7.3f}"
-              f"{r['det_p50'] * 1000:>7.0f}ms{r['det_p95'] * 1000:>7.0f}ms"
-              f"{r['next_p50'] * 1000:>7.0f}ms{r['next_hit']:>7.3f}"
-              f"{r['find_n']:>7}{r['find_hit']:>7.3f}{r['find_first_p50'] * 1000:>8.0f}ms"
-              f"{r['find_cached_p50'] * 1000:>8.1f}ms{r['find_all_p95'] * 1000:>6.0f}ms")
+    for run in runs:
+        print(run.row())
     return 0
 
 

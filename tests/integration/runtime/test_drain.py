@@ -17,8 +17,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.integration.runtime.conftest import ServerStartFailed, start_server, stop_server
 
-SLOW_MS = 3000
-PROPAGATION_S = 1.0
+# generous margins: the machine running the tests may be busy
+SLOW_MS = 5000
+PROPAGATION_S = 2.0
 
 
 def http_status(url: str) -> tuple[int, dict]:

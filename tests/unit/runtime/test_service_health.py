@@ -153,12 +153,14 @@ def test_unknown_health_service_is_not_found_with_a_message():
 
 def test_shutdown_flips_readiness_and_keeps_liveness_while_draining():
     async def scenario():
-        async with start_service(ENTRY, {"shutdown_propagation_seconds": 0.5}) as svc:
+        # a long propagation window, ended by force() once checked: no timing assumptions
+        async with start_service(ENTRY, {"shutdown_propagation_seconds": 30}) as svc:
             async with grpc.aio.insecure_channel(svc.grpc_target) as channel:
                 stub = health_pb2_grpc.HealthStub(channel)
                 assert await grpc_status(stub, "readiness") == SERVING
                 stopping = asyncio.create_task(svc.stop())
-                await asyncio.sleep(0.15)  # inside the propagation window: still answering
+                while not svc.health.shutting_down:  # stop() runs in its own task
+                    await asyncio.sleep(0.01)
                 assert await grpc_status(stub, "readiness") == NOT_SERVING
                 assert await grpc_status(stub, "") == NOT_SERVING
                 assert await grpc_status(stub, SERVICE) == NOT_SERVING
@@ -166,7 +168,8 @@ def test_shutdown_flips_readiness_and_keeps_liveness_while_draining():
                 code, body = await http_json(f"{svc.http_url}/health/ready")
                 assert code == 503 and body["reason"] == "shutting down"
                 assert (await http_json(f"{svc.http_url}/health/live"))[0] == 200
-                await stopping
+                svc.force()  # what a second SIGTERM does
+                await asyncio.wait_for(stopping, 15)
 
     run(scenario())
 
