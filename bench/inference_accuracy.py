@@ -112,7 +112,7 @@ class EngineOnly:
 
     def load(self) -> None:
         if self.engine == "tesseract":
-            self._tess = TesseractPool(1, find_tessdata())
+            self._tess = TesseractPool(1, find_tessdata(), retry_inverted=True)
         else:
             self._rapid = RapidRecognizer(threads=2)
 

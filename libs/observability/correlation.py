@@ -58,9 +58,27 @@ def correlation_from_metadata(metadata: Mapping[str, str | bytes]) -> str:
     )
 
 
+# --- libs.security integration (issue 9) ---------------------------------------------------
+# When authentication is on, the security interceptor (which runs before this layer) binds
+# the authenticated subject here, and the caller-sent `x-user-id` is ignored: a client cannot
+# claim another user's id. None = authenticated mode but no identity (rejected call).
+_AUTH_UNSET: object = object()
+_authenticated_user: ContextVar[object] = ContextVar(
+    "bytebot_authenticated_user", default=_AUTH_UNSET
+)
+
+
+def set_authenticated_user(user_id: str | None) -> None:
+    _authenticated_user.set(user_id)
+
+
 def resolve_user_id(metadata: Mapping[str, str | bytes]) -> str | None:
-    """Who is calling. Today the `x-user-id` metadata; swapped for the auth result later."""
+    """Who is calling: the authenticated identity when auth is on, else `x-user-id`."""
+    authenticated = _authenticated_user.get()
+    if authenticated is not _AUTH_UNSET:
+        return authenticated  # type: ignore[return-value]
     return _clean(metadata.get(USER_HEADER))
+# --- end libs.security integration ---------------------------------------------------------
 
 
 def bind(correlation_id: str | None, user_id: str | None = None) -> None:

@@ -143,26 +143,30 @@ def create_channel(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     options: Sequence[tuple[str, Any]] = (),
     interceptors: Sequence[Any] = (),
+    security: Any = None,
 ) -> aio.Channel:
-    """An insecure `grpc.aio` channel (in-cluster traffic; a mesh adds mTLS) with the
-    observability client interceptors (spans, metrics, logs, correlation forwarding)."""
+    """A `grpc.aio` channel with the observability client interceptors (spans, metrics,
+    logs, correlation forwarding); plaintext unless `security` says otherwise."""
     chain: list[Any] = []
+    # --- libs.security (issue 9): bearer token + remaining-deadline propagation, first ---
+    if security is not None:
+        chain.extend(security.aio_interceptors())
+    # --- end libs.security ---
     if default_timeout is not None:
         chain.append(_DefaultDeadline(default_timeout))
     if observability is not None:
         chain.extend(observability.aio_client_interceptors(target))
     chain.extend(interceptors)
-    return aio.insecure_channel(
-        target,
-        options=channel_options(
-            service_config=service_config,
-            keepalive_time_ms=keepalive_time_ms,
-            keepalive_timeout_ms=keepalive_timeout_ms,
-            max_message_bytes=max_message_bytes,
-            options=options,
-        ),
-        interceptors=chain or None,
+    opts = channel_options(
+        service_config=service_config,
+        keepalive_time_ms=keepalive_time_ms,
+        keepalive_timeout_ms=keepalive_timeout_ms,
+        max_message_bytes=max_message_bytes,
+        options=options,
     )
+    if security is not None:  # libs.security: TLS/mTLS credentials when configured
+        return security.aio_channel(target, opts, interceptors=chain or None)
+    return aio.insecure_channel(target, options=opts, interceptors=chain or None)
 
 
 def create_sync_channel(
@@ -176,19 +180,21 @@ def create_sync_channel(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     options: Sequence[tuple[str, Any]] = (),
     interceptors: Sequence[Any] = (),
+    security: Any = None,
 ) -> grpc.Channel:
     """The blocking twin of `create_channel` (CLI commands, thread-based code)."""
-    channel = grpc.insecure_channel(
-        target,
-        options=channel_options(
-            service_config=service_config,
-            keepalive_time_ms=keepalive_time_ms,
-            keepalive_timeout_ms=keepalive_timeout_ms,
-            max_message_bytes=max_message_bytes,
-            options=options,
-        ),
+    opts = channel_options(
+        service_config=service_config,
+        keepalive_time_ms=keepalive_time_ms,
+        keepalive_timeout_ms=keepalive_timeout_ms,
+        max_message_bytes=max_message_bytes,
+        options=options,
     )
-    chain: list[Any] = []
+    # libs.security (issue 9): TLS credentials, bearer token, deadline propagation
+    channel = security.sync_channel(target, opts) if security else grpc.insecure_channel(
+        target, options=opts
+    )
+    chain: list[Any] = list(security.sync_interceptors()) if security else []
     if default_timeout is not None:
         chain.append(_SyncDefaultDeadline(default_timeout))
     if observability is not None:

@@ -28,6 +28,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+from libs.security.settings import SecuritySettings  # issue 9: security settings
+
 ENV_PREFIX = "BYTEBOT_"
 DISTRIBUTION = "bytebot-backend"
 FALLBACK_VERSION = "0.1.0"
@@ -42,7 +44,7 @@ def package_version() -> str:
 
 
 @dataclass
-class ServiceSettings:
+class ServiceSettings(SecuritySettings):  # libs.security (issue 9): auth, TLS, limits fields
     """Settings every service has. Services subclass this and change defaults (ports) or add
     fields; every field is a `BYTEBOT_<FIELD>` environment variable."""
 

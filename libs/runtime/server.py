@@ -99,6 +99,13 @@ class RuntimeContext:
         """A client channel with our interceptors, keepalive, default deadline and retry
         policy (see `libs.runtime.client`); closed by the runtime on shutdown."""
         kwargs.setdefault("max_message_bytes", self.settings.max_message_bytes)
+        # libs.security (issue 9): token, TLS and deadline propagation on outgoing calls
+        if "security" not in kwargs:
+            from libs.security.client_side import ClientSecurity
+
+            if getattr(self, "_client_security", None) is None:
+                self._client_security = ClientSecurity.from_settings(self.settings)
+            kwargs["security"] = self._client_security
         channel = create_channel(target, observability=self.observability, **kwargs)
         self._channels.append(channel)
         return channel
@@ -262,10 +269,18 @@ class RunningService:
     async def _start_grpc(self) -> str:
         assert self.spec is not None and self.health is not None
         settings, spec = self.settings, self.spec
+        # --- libs.security (issue 9): authn/authz/rate limits around the observability
+        # interceptors, TLS ports; open non-loopback binds refused unless explicitly allowed.
+        from libs.security.runtime_hooks import ServerSecurity
+
+        security = ServerSecurity.from_settings(settings)
+        security.check_bind(settings.grpc_host, self._log)
+        self._log.info("gRPC security", **security.describe())
         server = aio.server(
-            interceptors=self.observability.aio_server_interceptors(),
+            interceptors=security.aio_interceptors(self.observability.aio_server_interceptors()),
             options=server_options(settings),
         )
+        # --- end libs.security ---
         for add, servicer in spec.servicers:
             add(servicer, server)
         if spec.generic_handlers:
@@ -276,7 +291,7 @@ class RunningService:
             self.observability.precreate(spec.service_names)
         address = f"{_bracketed(settings.grpc_host)}:{settings.grpc_port}"
         try:
-            port = server.add_insecure_port(address)
+            port = security.add_port(server, address)  # libs.security: TLS when configured
         except RuntimeError as exc:
             raise OSError(f"cannot listen for gRPC on {address}: {exc}") from exc
         if port == 0:

@@ -19,7 +19,7 @@ class JwtConfigError(ValueError):
     pass
 
 
-class JwtRejected(Exception):  # noqa: N818 - a verdict, not a failure of ours
+class JwtRejected(Exception):
     """Why a JWT is not accepted (message safe to return: it never contains the token)."""
 
 

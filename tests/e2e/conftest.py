@@ -21,7 +21,8 @@ APP = Path(__file__).with_name("submit_app.py")
 def _tk_available() -> bool:
     if not os.path.exists(SYSTEM_PYTHON):
         return False
-    return subprocess.run([SYSTEM_PYTHON, "-c", "import tkinter"], capture_output=True).returncode == 0
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import tkinter"], capture_output=True)
+    return probe.returncode == 0
 
 
 @pytest.fixture(scope="module")

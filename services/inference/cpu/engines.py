@@ -51,7 +51,8 @@ class OcrWord:
 class TesseractPool:
     """A fixed set of Tesseract API objects, lent out one per concurrent call."""
 
-    def __init__(self, size: int, tessdata: str, lang: str = "eng") -> None:
+    def __init__(self, size: int, tessdata: str, lang: str = "eng",
+                 retry_inverted: bool = False) -> None:
         import tesserocr
 
         self._tesserocr = tesserocr
@@ -62,9 +63,9 @@ class TesseractPool:
             api = tesserocr.PyTessBaseAPI(path=tessdata, lang=lang,
                                           psm=tesserocr.PSM.SPARSE_TEXT,
                                           oem=tesserocr.OEM.LSTM_ONLY)
-            # We normalise polarity ourselves; Tesseract's own retry on inverted lines only
-            # costs time on our pages.
-            api.SetVariable("tessedit_do_invert", "0")
+            # The backend normalises polarity itself; Tesseract's own retry of unsure lines
+            # inverted then only costs time. Raw screenshots (light-on-dark) need it.
+            api.SetVariable("tessedit_do_invert", "1" if retry_inverted else "0")
             self._apis.put(api)
         self.size = size
 

@@ -74,6 +74,7 @@ def find_blobs(gray: np.ndarray, maps: tuple[np.ndarray, np.ndarray] | None = No
         lines = cv2.bitwise_or(cv2.morphologyEx(mask, cv2.MORPH_OPEN, _HLINE_KERNEL),
                                cv2.morphologyEx(mask, cv2.MORPH_OPEN, _VLINE_KERNEL))
         mask[cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0] = 0
+        _drop_isolated_uprights(mask)
         ink |= mask
     ink *= 255
     merged = cv2.dilate(ink, _MERGE_KERNEL)
@@ -81,15 +82,30 @@ def find_blobs(gray: np.ndarray, maps: tuple[np.ndarray, np.ndarray] | None = No
     blobs = []
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
-        # Text: a few pixels to a few dozen tall; not a lone speck; not a solid block.
+        # Text: a few pixels to a few dozen tall, not a lone speck. (Bold digits merge into
+        # solid blocks, so fill ratio says nothing; flat fills never reach here anyway.)
         if h < 5 or h > 80 or w < 3 or area < 12:
-            continue
-        if w <= 4 and h >= 10:  # the rest of a vertical border, not a glyph run
-            continue
-        if w * h > 0 and area / (w * h) > 0.95 and h > 12:
             continue
         blobs.append(Blob(x, y, w, h))
     return blobs, ink
+
+
+def _drop_isolated_uprights(ink: np.ndarray, reach: int = 3) -> None:
+    """Removes thin, tall marks with no ink of the same polarity beside them: short box sides
+    the line filter cannot see and the narrow strips of background between two buttons. A
+    glyph like "l" has neighbours in its word; a box side stands alone (its label is at least
+    the box's padding away)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    height, width = ink.shape
+    for i in range(1, n):
+        x, y, w, h, _area = (int(v) for v in stats[i])
+        if w > 9 or h < 10:
+            continue
+        y0, y1 = y, y + h
+        left = ink[y0:y1, max(0, x - reach):x]
+        right = ink[y0:y1, x + w:min(width, x + w + reach)]
+        if not left.any() and not right.any():
+            ink[labels == i] = 0
 
 
 def prepare(rgb: np.ndarray, pad: int = 3,

@@ -116,6 +116,8 @@ def test_create_get_list_and_cancel(database_url: str) -> None:
             in metrics
         )
         assert "bytebot_database_connections_active" in metrics
+        for priority in ("low", "medium", "high", "urgent"):
+            assert f'bytebot_task_queue_length{{priority="{priority}"}}' in metrics
 
     run_api(database_url, test)
 

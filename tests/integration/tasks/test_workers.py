@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -246,6 +247,7 @@ def test_steps_run_on_the_computer_service(
             30,
             "all three tasks to finish",
         )
+        metrics = urllib.request.urlopen(proc.http_url + "/metrics", timeout=10).read().decode()
     finally:
         proc.stop()
     done, failed, cancelled = finals
@@ -270,7 +272,48 @@ def test_steps_run_on_the_computer_service(
     last = store.events_after(cancelled.id, 0)[-1]
     assert last.type == EventType.CANCELLED and "no longer needed" in last.message
 
+    # One terminal outcome each, counted by the worker that produced it.
+    for status, user in (
+        ("completed", "carol"),
+        ("failed", "anonymous"),
+        ("cancelled", "anonymous"),
+    ):
+        line = f'bytebot_tasks_total{{status="{status}",type="immediate",user_id="{user}"}} 1.0'
+        assert line in metrics, status
+    assert 'bytebot_task_duration_seconds_count{status="completed",type="immediate"} 1.0' in metrics
+    assert 'bytebot_task_queue_length{priority="urgent"}' in metrics
+
     # The worker's logs for a task carry the creating request's correlation id and user.
     started = proc.wait_for_log("task started", 5, taskId=ok.id)
     assert started["correlationId"] == "corr-worker-1"
     assert started["userId"] == "carol"
+
+
+@pytest.mark.xvfb
+def test_sigterm_releases_a_running_task_to_the_queue(
+    database_url: str, migrated: tuple[Database, TaskStore], computer: ServiceProcess
+) -> None:
+    _db, store = migrated
+    task = store.create_task(description="long", steps=[wait_ms(5000)])
+    proc = worker(
+        database_url,
+        worker_id="w-leaving",
+        computer_address=computer.grpc_target,
+        worker_dependencies="database,computer",
+        drain_seconds=0.5,
+    ).start()
+    try:
+        wait_until(
+            lambda: any(e.type == EventType.STEP_STARTED for e in store.events_after(task.id, 0)),
+            30,
+            "the step to start",
+        )
+    finally:
+        code = proc.stop()
+    assert code == 0
+    released = store.get_task(task.id)
+    assert released is not None
+    assert released.status == Status.PENDING and released.attempts == 0
+    assert released.worker_id is None
+    last = store.events_after(task.id, 0)[-1]
+    assert last.type == EventType.RETRYING and "released by worker w-leaving" in last.message

@@ -1,13 +1,14 @@
 """The SLO arithmetic: histogram_quantile like Prometheus', states, PromQL text, and the
 window computation over /metrics samples."""
 
+# ruff: noqa: E501 - the exposition text keeps its real line format
 import math
 
 import pytest
 from bytebot.telemetry.v1 import telemetry_pb2 as pb
 
 from services.telemetry import slo
-from services.telemetry.metrics_source import MetricsHistory, ServiceSample, compute, parse_sample
+from services.telemetry.metrics_source import MetricsHistory, compute, parse_sample
 
 INF = math.inf
 

@@ -1,0 +1,283 @@
+"""Server interceptors (grpc.aio and sync) around the observability interceptor:
+
+    interceptors = [outer, *observability_interceptors, inner]
+
+- `outer` runs first in the call: it authenticates, authorises and rate-limits (the
+  `Decision`), binds the identity (contextvar, read by `current_identity()`), the call's
+  deadline (for outgoing calls) and the authenticated user id for correlation — so the
+  observability layer, which runs next, logs the identity's `userId` and never a
+  caller-claimed `x-user-id`.
+- `inner` runs last, just before the servicer: it raises the decision's error. Raising there
+  (not in `outer`) lets the observability layer record rejected calls like any other status:
+  UNAUTHENTICATED / PERMISSION_DENIED / RESOURCE_EXHAUSTED appear in metrics (401/403/429),
+  access logs and spans.
+
+Health is never authenticated (kubelet probes carry no token); reflection is configurable.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+from grpc import aio
+
+from libs.observability import correlation
+from libs.observability.errors import RpcError
+from libs.security.deadlines import bind_deadline, deadline_of
+from libs.security.guard import Decision, Guard
+from libs.security.identity import bind_identity
+
+_decision: ContextVar[Decision | None] = ContextVar("bytebot_security_decision", default=None)
+_MAX_CACHED = 4096
+
+
+def _bind(guard: Guard, method: str, context: Any) -> None:
+    decision = guard.decide(method, context.invocation_metadata(), context.peer())
+    _decision.set(decision)
+    bind_identity(decision.identity)
+    bind_deadline(deadline_of(context))
+    if decision.authenticated_mode:
+        correlation.set_authenticated_user(decision.identity.subject if decision.identity else None)
+
+
+def _rejection(guard: Guard, method: str, context: Any) -> RpcError | None:
+    decision = _decision.get()
+    if decision is None:  # no outer interceptor in this chain: decide here
+        _bind(guard, method, context)
+        decision = _decision.get()
+    assert decision is not None
+    return decision.error
+
+
+async def _aio_enforce(guard: Guard, method: str, context: Any) -> None:
+    """Abort with the decision's status. `context.abort` (not raising the RpcError) so the
+    status is right also for methods the observability layer does not wrap (reflection)."""
+    error = _rejection(guard, method, context)
+    if error is not None:
+        status = error.to_status()
+        await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+def _sync_enforce(guard: Guard, method: str, context: Any) -> None:
+    error = _rejection(guard, method, context)
+    if error is not None:
+        context.abort_with_status(error.to_status())
+
+
+class _Cached:
+    def __init__(self) -> None:
+        self._wrapped: dict[tuple[str, Any], Any] = {}
+
+    def _cached(self, method: str, handler: Any, wrap: Callable[[str, Any], Any]) -> Any:
+        if handler is None:
+            return None
+        key = (method, handler)
+        wrapped = self._wrapped.get(key)
+        if wrapped is None:
+            wrapped = wrap(method, handler)
+            if len(self._wrapped) < _MAX_CACHED:
+                self._wrapped[key] = wrapped
+        return wrapped
+
+
+# -- grpc.aio -------------------------------------------------------------------------------
+
+
+def _aio_wrap(handler: Any, before: Callable[[Any], Awaitable[None]]) -> Any:
+    """The handler with `await before(context)` run at the start of the call, in the call's
+    task (grpc.aio runs each RPC in a task of its own: bindings stay with the call)."""
+    if handler.unary_unary is not None:
+        uu = handler.unary_unary
+
+        async def unary_unary(request: Any, context: Any) -> Any:
+            await before(context)
+            return await uu(request, context)
+
+        return handler._replace(unary_unary=unary_unary)
+    if handler.stream_unary is not None:
+        su = handler.stream_unary
+
+        async def stream_unary(requests: Any, context: Any) -> Any:
+            await before(context)
+            return await su(requests, context)
+
+        return handler._replace(stream_unary=stream_unary)
+
+    def streaming(behavior: Any) -> Any:
+        async def responses(request: Any, context: Any) -> AsyncIterator[Any]:
+            await before(context)
+            result = behavior(request, context)
+            if inspect.isasyncgen(result):
+                async for response in result:
+                    yield response
+            else:  # a coroutine writing with context.write()
+                await result
+
+        return responses
+
+    if handler.unary_stream is not None:
+        return handler._replace(unary_stream=streaming(handler.unary_stream))
+    return handler._replace(stream_stream=streaming(handler.stream_stream))
+
+
+class AioSecurityBinder(_Cached, aio.ServerInterceptor):
+    """Outer aio interceptor: decide and bind."""
+
+    def __init__(self, guard: Guard) -> None:
+        super().__init__()
+        self.guard = guard
+
+    async def intercept_service(self, continuation: Any, details: Any) -> Any:
+        handler = await continuation(details)
+        return self._cached(details.method, handler, self._wrap)
+
+    def _wrap(self, method: str, handler: Any) -> Any:
+        guard = self.guard
+
+        async def before(context: Any) -> None:
+            _bind(guard, method, context)
+
+        return _aio_wrap(handler, before)
+
+
+class AioSecurityEnforcer(_Cached, aio.ServerInterceptor):
+    """Inner aio interceptor: raise the decision's error before the servicer runs."""
+
+    def __init__(self, guard: Guard) -> None:
+        super().__init__()
+        self.guard = guard
+
+    async def intercept_service(self, continuation: Any, details: Any) -> Any:
+        handler = await continuation(details)
+        return self._cached(details.method, handler, self._wrap)
+
+    def _wrap(self, method: str, handler: Any) -> Any:
+        guard = self.guard
+
+        async def before(context: Any) -> None:
+            await _aio_enforce(guard, method, context)
+
+        return _aio_wrap(handler, before)
+
+
+# -- sync (thread pool) ---------------------------------------------------------------------
+
+
+class _ContextIterator:
+    """Advances a response iterator inside the call's own context."""
+
+    __slots__ = ("ctx", "it")
+
+    def __init__(self, ctx: contextvars.Context, it: Iterator[Any]) -> None:
+        self.ctx = ctx
+        self.it = it
+
+    def __iter__(self) -> _ContextIterator:
+        return self
+
+    def __next__(self) -> Any:
+        return self.ctx.run(next, self.it)
+
+    def close(self) -> None:
+        close = getattr(self.it, "close", None)
+        if close is not None:
+            self.ctx.run(close)
+
+
+def _sync_wrap(handler: Any, before: Callable[[Any], None], own_context: bool) -> Any:
+    """`own_context`: run the call in a copied context (the outer interceptor: bindings must
+    not leak into the next call served by the same pool thread)."""
+
+    def unary(behavior: Any) -> Any:
+        def run(request: Any, context: Any) -> Any:
+            if not own_context:
+                before(context)
+                return behavior(request, context)
+            ctx = contextvars.copy_context()
+            ctx.run(before, context)
+            return ctx.run(behavior, request, context)
+
+        return run
+
+    def streaming(behavior: Any) -> Any:
+        def run(request: Any, context: Any) -> Any:
+            if not own_context:
+                before(context)
+                return behavior(request, context)
+            ctx = contextvars.copy_context()
+            ctx.run(before, context)
+            return _ContextIterator(ctx, ctx.run(behavior, request, context))
+
+        return run
+
+    if handler.unary_unary is not None:
+        return handler._replace(unary_unary=unary(handler.unary_unary))
+    if handler.stream_unary is not None:
+        return handler._replace(stream_unary=unary(handler.stream_unary))
+    if handler.unary_stream is not None:
+        return handler._replace(unary_stream=streaming(handler.unary_stream))
+    return handler._replace(stream_stream=streaming(handler.stream_stream))
+
+
+class SyncSecurityBinder(_Cached, grpc.ServerInterceptor):
+    def __init__(self, guard: Guard) -> None:
+        super().__init__()
+        self.guard = guard
+
+    def intercept_service(self, continuation: Any, details: Any) -> Any:
+        handler = continuation(details)
+        return self._cached(details.method, handler, self._wrap)
+
+    def _wrap(self, method: str, handler: Any) -> Any:
+        return _sync_wrap(handler, lambda context: _bind(self.guard, method, context), True)
+
+
+class SyncSecurityEnforcer(_Cached, grpc.ServerInterceptor):
+    def __init__(self, guard: Guard) -> None:
+        super().__init__()
+        self.guard = guard
+
+    def intercept_service(self, continuation: Any, details: Any) -> Any:
+        handler = continuation(details)
+        return self._cached(details.method, handler, self._wrap)
+
+    def _wrap(self, method: str, handler: Any) -> Any:
+        # Raising in the response-streaming case happens when grpc calls the behavior, inside
+        # the observability layer's generator, which turns it into the status.
+        def before(context: Any) -> None:
+            _sync_enforce(self.guard, method, context)
+
+        wrapped = _sync_wrap(handler, before, False)
+        if handler.unary_stream is not None or handler.stream_stream is not None:
+            kind = "unary_stream" if handler.unary_stream is not None else "stream_stream"
+            behavior = getattr(handler, kind)
+
+            def gen(request: Any, context: Any) -> Iterator[Any]:
+                before(context)
+                yield from behavior(request, context)
+
+            wrapped = handler._replace(**{kind: gen})
+        return wrapped
+
+
+def aio_server_interceptors(guard: Guard, observability: list[Any]) -> list[Any]:
+    return [AioSecurityBinder(guard), *observability, AioSecurityEnforcer(guard)]
+
+
+def sync_server_interceptors(guard: Guard, observability: list[Any]) -> list[Any]:
+    return [SyncSecurityBinder(guard), *observability, SyncSecurityEnforcer(guard)]
+
+
+__all__ = [
+    "AioSecurityBinder",
+    "AioSecurityEnforcer",
+    "SyncSecurityBinder",
+    "SyncSecurityEnforcer",
+    "aio_server_interceptors",
+    "sync_server_interceptors",
+]
