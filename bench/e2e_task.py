@@ -26,8 +26,8 @@ import grpc  # noqa: E402
 from bytebot.tasks.v1 import tasks_pb2, tasks_pb2_grpc  # noqa: E402
 
 from services.computer.xvfb import XvfbProcess  # noqa: E402
-from tests.e2e.stack import UpProcess  # noqa: E402
 from tests.e2e.test_task_end_to_end import TERMINAL, steps  # noqa: E402
+from tests.support.stack import UpProcess  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

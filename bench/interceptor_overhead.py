@@ -70,7 +70,7 @@ class NoopExporter(SpanExporter):
 
 
 def setup_ours() -> Any:
-    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    devnull = open(os.devnull, "w")
     obs = observability.setup(
         "bench", "0", "bench", log_level="info", registry=CollectorRegistry(),
         log_stream=devnull, span_exporters=[NoopExporter()], span_processor="batch",
@@ -96,10 +96,9 @@ def peer_sync_server_interceptors() -> list[Any]:
 
 
 def peer_sync_client(channel: grpc.Channel) -> Any:
+    from opentelemetry import trace
     from opentelemetry.instrumentation.grpc import client_interceptor, grpcext
     from py_grpc_prometheus.prometheus_client_interceptor import PromClientInterceptor
-
-    from opentelemetry import trace
 
     otel = client_interceptor(tracer_provider=trace.get_tracer_provider())
     prom = PromClientInterceptor(enable_client_handling_time_histogram=True)

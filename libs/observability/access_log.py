@@ -10,13 +10,12 @@ is logged at warn at least, with `grpc.slow: true` (long-lived streams are never
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 
 from libs.observability import logging as obs_logging
 from libs.observability.callmeta import CallMeta, RpcKind
 from libs.observability.codes import GO_NAME, SERVER_LOG_LEVEL
+from libs.observability.redaction import scrub_text
 from libs.observability.reporter import CallState, NoopReporter
 
 SC = grpc.StatusCode
@@ -37,42 +36,64 @@ CLIENT_LOG_LEVEL.update(
 _RANK = obs_logging.LEVELS
 
 
+_WARN = obs_logging.WARN
+_ERROR = obs_logging.ERROR
+_enc = obs_logging.encode_str
+
+
 class AccessLogReporter(NoopReporter):
-    __slots__ = ("can_be_slow", "fields", "levels", "slow_seconds")
+    """Renders the line from JSON fragments precomputed per method and per code: per call
+    only the timestamp, ids, duration and peer are formatted (no dict, no generic encoder),
+    and nothing at all when the line's level is off."""
+
+    __slots__ = ("by_code", "can_be_slow", "method_fragment", "slow_seconds")
 
     def __init__(self, meta: CallMeta, slow_seconds: float) -> None:
-        self.levels = CLIENT_LOG_LEVEL if meta.is_client else SERVER_LOG_LEVEL
+        levels = CLIENT_LOG_LEVEL if meta.is_client else SERVER_LOG_LEVEL
         self.slow_seconds = slow_seconds
         self.can_be_slow = meta.kind in (RpcKind.UNARY, RpcKind.CLIENT_STREAM)
-        self.fields: dict[str, Any] = {
-            "protocol": "grpc",
-            "grpc.component": "client" if meta.is_client else "server",
-            "grpc.service": meta.service,
-            "grpc.method": meta.method,
-            "grpc.method_type": meta.kind.value,
+        component = "client" if meta.is_client else "server"
+        self.method_fragment = (
+            f'"protocol":"grpc","grpc.component":"{component}",'
+            f'"grpc.service":{_enc(meta.service)},"grpc.method":{_enc(meta.method)},'
+            f'"grpc.method_type":"{meta.kind.value}"'
+        )
+        # code -> (level name as written, numeric rank, `"grpc.code":"…"`)
+        self.by_code: dict[grpc.StatusCode, tuple[str, int, str]] = {
+            code: (
+                obs_logging.LEVEL_NAME[levels[code]],
+                _RANK[levels[code]],
+                f'"grpc.code":"{GO_NAME[code]}"',
+            )
+            for code in GO_NAME
         }
 
     def finished(self, call: CallState, code: grpc.StatusCode, duration: float,
                  details: str | None) -> None:
-        level = self.levels[code]
+        level, rank, code_fragment = self.by_code[code]
         slow = self.can_be_slow and duration > self.slow_seconds
-        if slow and _RANK[level] < _RANK["warn"]:
-            level = "warn"
-        if not obs_logging.enabled(level):
+        if slow and rank < _WARN:
+            level, rank = "warn", _WARN
+        if rank < obs_logging.threshold():
             return  # nothing is built when the level is off
-        event = dict(self.fields)
-        event["grpc.code"] = GO_NAME[code]
-        event["grpc.time_ms"] = round(duration * 1000.0, 3)
-        event["peer.address"] = call.peer[0]
-        if details and code is not SC.OK:
-            event["grpc.error"] = details
-        if slow:
-            event["grpc.slow"] = True
         ids = call.trace_ids()
-        obs_logging.emit_access(
-            level, "finished call", call.correlation_id or "unknown", call.user_id,
-            ids[0] if ids else None, ids[1] if ids else None, event,
+        user = call.user_id
+        extra = ""
+        if details and code is not SC.OK:
+            extra = f',"grpc.error":{_enc(scrub_text(details))}'
+        if slow:
+            extra += ',"grpc.slow":true'
+        line = (
+            f'{{"timestamp":"{obs_logging.timestamp()}","level":"{level}",'
+            f'"message":"finished call",{obs_logging.static_fragment()},'
+            f'"correlationId":{_enc(call.correlation_id or "unknown")},'
+            f'"userId":{"null" if user is None else _enc(user)},'
+            + (f'"trace_id":"{ids[0]}","span_id":"{ids[1]}",' if ids else "")
+            + f'{self.method_fragment},{code_fragment},'
+            f'"grpc.time_ms":{duration * 1000.0:.3f},'
+            f'"peer.address":{_enc(call.peer[0])}{extra}}}'
         )
+        obs_logging.write_line(line, rank >= _ERROR)
 
 
 class AccessLogReporterFactory:

@@ -77,6 +77,7 @@ class _State:
         self.files: list[TextIO] = []
         self.error_files: list[TextIO] = []
         self.lock = threading.Lock()
+        self.fragment: str | None = None  # static_fragment() cache, reset on (re)configure
 
 
 _state = _State()
@@ -300,11 +301,40 @@ def emit(level: str, event: EventDict) -> None:
         _sink.msg(ed)
 
 
+def threshold() -> int:
+    """The numeric level below which nothing is written (for hot paths that precompute)."""
+    return _state.level
+
+
+def static_fragment() -> str:
+    """`"service":…,"version":…,"environment":…` as JSON, rebuilt only after configure()."""
+    cached = _state.fragment
+    if cached is None:
+        cached = _state.fragment = (
+            f'"service":{_encode_str(_state.service)},"version":{_encode_str(_state.version)},'
+            f'"environment":{_encode_str(_state.environment)}'
+        )
+    return cached
+
+
+def timestamp() -> str:
+    return _clock.now()
+
+
+def write_line(line: str, is_error: bool) -> None:
+    """Write one finished JSON line (already rendered, e.g. the access log's)."""
+    if is_error:
+        _sink.error(line)
+    else:
+        _sink.msg(line)
+
+
 def emit_access(level: str, message: str, correlation_id: str, user_id: str | None,
                 trace_id: str | None, span_id: str | None, fields: dict[str, Any]) -> None:
-    """The per-RPC access line: the same JSON shape as every other line, built directly
-    (its fields are known, so the generic processors are skipped on this hot path). Only
-    `grpc.error` can carry caller text; it is scrubbed like any message."""
+    """A per-RPC style line from parts: the same JSON shape as every other line, built
+    directly (its fields are known, so the generic processors are skipped). Only
+    `grpc.error` can carry caller text; it is scrubbed like any message. (The interceptors'
+    own access lines use precomputed fragments, `libs.observability.access_log`.)"""
     if LEVELS[level] < _state.level:
         return
     out: dict[str, Any] = {
@@ -324,14 +354,16 @@ def emit_access(level: str, message: str, correlation_id: str, user_id: str | No
     error = out.get("grpc.error")
     if error is not None:
         out["grpc.error"] = scrub_text(error)
-    line = _dumps(out)
-    if LEVELS[level] >= ERROR:
-        _sink.error(line)
-    else:
-        _sink.msg(line)
+    write_line(_dumps(out), LEVELS[level] >= ERROR)
 
 
 _dumps = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode
+# JSON string literal of a str (the C encoder json uses with ensure_ascii=False).
+_encode_str = json.encoder.encode_basestring
+
+
+def encode_str(value: str) -> str:
+    return _encode_str(value)
 
 
 # --- stdlib bridge ----------------------------------------------------------------------
@@ -382,6 +414,7 @@ def configure(
         _close_files()
         _state.level = LEVELS[level_name]
         _state.service, _state.version, _state.environment = service, version, environment
+        _state.fragment = None
         _state.stream = stream
         if log_dir is not None:
             directory = Path(log_dir)
@@ -402,6 +435,7 @@ def reset() -> None:
         _close_files()
         _state.level = INFO
         _state.service, _state.version, _state.environment = "unknown", "0.0.0", "development"
+        _state.fragment = None
         _state.stream = None
     if _saved_root is not None:
         root = stdlib_logging.getLogger()

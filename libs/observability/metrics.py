@@ -9,9 +9,13 @@ All metrics live in an explicit `CollectorRegistry` (one per process, `runtime.r
 from __future__ import annotations
 
 import asyncio
+import bisect
+import functools
 import threading
+import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -23,6 +27,7 @@ from prometheus_client import (
     ProcessCollector,
 )
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.samples import Exemplar
 
 from libs.observability.callmeta import CallMeta, RpcKind
 from libs.observability.codes import ALL_CODES, GO_NAME, HTTP_STATUS
@@ -184,12 +189,62 @@ class RpcMetrics:
         return MethodMetrics(self, meta)
 
 
+def fast_inc(child: Any, amount: float = 1) -> Callable[[], None]:
+    """`child.inc()` without the per-call checks of the public method (label values are
+    complete and the amount is a positive constant, both known when the child is made):
+    the value's own locked increment, bound once."""
+    value_inc = getattr(getattr(child, "_value", None), "inc", None)
+    if value_inc is None:  # a prometheus_client without the value object: public API
+        return functools.partial(child.inc, amount)
+    return functools.partial(value_inc, amount)
+
+
+class FastHistogram:
+    """`histogram_child.observe(v, {"trace_id": t})` with the bucket found by bisection and
+    the exemplar built without re-validating its one known-good label on every call."""
+
+    __slots__ = ("bounds", "buckets", "child", "sum_inc")
+
+    def __init__(self, child: Any) -> None:
+        self.child = child
+        bounds = getattr(child, "_upper_bounds", None)
+        buckets = getattr(child, "_buckets", None)
+        total = getattr(child, "_sum", None)
+        usable = bounds is not None and buckets is not None and len(bounds) == len(buckets)
+        self.bounds = list(bounds) if usable else None
+        self.buckets = buckets
+        self.sum_inc = total.inc if usable and total is not None else None
+
+    def observe(self, amount: float, trace_id: str | None = None) -> None:
+        if self.sum_inc is None or self.bounds is None:  # unknown client version: public API
+            self.child.observe(amount, {"trace_id": trace_id} if trace_id else None)
+            return
+        self.sum_inc(amount)
+        bucket = self.buckets[bisect.bisect_left(self.bounds, amount)]  # first le >= amount
+        bucket.inc(1)
+        if trace_id is not None:
+            bucket.set_exemplar(Exemplar({"trace_id": trace_id}, amount, time.time()))
+
+
 class MethodMetrics:
     """Label children of one method, resolved once (the hot path only calls inc/observe)."""
 
     __slots__ = (
-        "api_by_code", "handled_by_code", "histogram", "is_server", "msg_received",
-        "msg_sent", "started", "stream_gauge",
+        "api_by_code",
+        "finished_by_code",
+        "handled_by_code",
+        "histogram",
+        "inc_received",
+        "inc_sent",
+        "inc_started",
+        "is_server",
+        "msg_received",
+        "msg_sent",
+        "observe",
+        "started",
+        "stream_dec",
+        "stream_gauge",
+        "stream_inc",
     )
 
     def __init__(self, metrics: RpcMetrics, meta: CallMeta) -> None:
@@ -222,6 +277,20 @@ class MethodMetrics:
             if self.is_server and meta.kind in (RpcKind.SERVER_STREAM, RpcKind.BIDI_STREAM)
             else None
         )
+        # The hot path's bound incrementers.
+        self.observe = FastHistogram(self.histogram).observe
+        self.inc_started = fast_inc(self.started)
+        self.inc_received = fast_inc(self.msg_received)
+        self.inc_sent = fast_inc(self.msg_sent)
+        self.finished_by_code: dict[Any, tuple[Callable[[], None], ...]] = {
+            code: (fast_inc(self.handled_by_code[code]),)
+            + ((fast_inc(self.api_by_code[code]),) if self.is_server else ())
+            for code in ALL_CODES
+        }
+        self.stream_inc = self.stream_dec = None
+        if self.stream_gauge is not None:
+            self.stream_inc = fast_inc(self.stream_gauge)
+            self.stream_dec = fast_inc(self.stream_gauge, -1)
 
 
 # --- exposition -------------------------------------------------------------------------

@@ -12,35 +12,44 @@ from libs.observability.reporter import CallState, NoopReporter
 
 
 class MetricsReporter(NoopReporter):
-    __slots__ = ("m",)
+    __slots__ = (
+        "finished_by_code",
+        "inc_received",
+        "inc_sent",
+        "inc_started",
+        "observe",
+        "stream_dec",
+        "stream_inc",
+    )
 
     def __init__(self, m: MethodMetrics) -> None:
-        self.m = m
+        self.inc_started = m.inc_started
+        self.stream_inc = m.stream_inc
+        self.stream_dec = m.stream_dec
+        self.observe = m.observe
+        self.finished_by_code = m.finished_by_code
+        self.inc_received = m.inc_received
+        self.inc_sent = m.inc_sent
 
     def started(self, call: CallState, metadata: dict[str, Any]) -> None:
-        self.m.started.inc()
-        if self.m.stream_gauge is not None:
-            self.m.stream_gauge.inc()
+        self.inc_started()
+        if self.stream_inc is not None:
+            self.stream_inc()
 
     def message_received(self, call: CallState) -> None:
-        self.m.msg_received.inc()
+        self.inc_received()
 
     def message_sent(self, call: CallState) -> None:
-        self.m.msg_sent.inc()
+        self.inc_sent()
 
     def finished(self, call: CallState, code: grpc.StatusCode, duration: float,
                  details: str | None) -> None:
-        m = self.m
         ids = call.trace_ids()
-        if ids is not None and ids[2]:
-            m.histogram.observe(duration, {"trace_id": ids[0]})
-        else:
-            m.histogram.observe(duration)
-        m.handled_by_code[code].inc()
-        if m.is_server:
-            m.api_by_code[code].inc()
-            if m.stream_gauge is not None:
-                m.stream_gauge.dec()
+        self.observe(duration, ids[0] if ids is not None and ids[2] else None)
+        for inc in self.finished_by_code[code]:
+            inc()
+        if self.stream_dec is not None:
+            self.stream_dec()
 
 
 class MetricsReporterFactory:

@@ -21,6 +21,7 @@ from libs.observability import tracing
 from libs.observability.callmeta import CallMeta
 from libs.observability.codes import ALL_CODES, NUMBER, SERVER_SPAN_ERROR, UPPER_NAME
 from libs.observability.reporter import CallState, NoopReporter
+from libs.observability.rpc_span import RpcSpan
 
 _CODE_ATTRS: dict[grpc.StatusCode, dict[str, Any]] = {
     code: {"rpc.status_code": UPPER_NAME[code], "rpc.grpc.status_code": NUMBER[code]}
@@ -52,12 +53,17 @@ class ServerSpanReporter(NoopReporter):
         if not tracing.PROPAGATION_KEYS.isdisjoint(metadata):
             parent = tracing.EXTRACTOR.extract(metadata)
         address, port = call.peer
-        attrs = {**self.attrs, "network.peer.address": address}
+        attrs = self.attrs.copy()
+        attrs["network.peer.address"] = address
         if port is not None:
             attrs["network.peer.port"] = port
-        span = tracing.get_tracer().start_span(
-            self.name, context=parent, kind=SpanKind.SERVER, attributes=attrs
-        )
+        factory = tracing.rpc_span_factory()
+        if factory is not None:
+            span = factory.start(self.name, SpanKind.SERVER, parent, attrs)
+        else:  # tracing off: the no-op tracer's span
+            span = tracing.get_tracer().start_span(
+                self.name, context=parent, kind=SpanKind.SERVER, attributes=attrs
+            )
         call.span = span
         # The interceptors run every call in a context of its own, so this never leaks into
         # another call and needs no detach.
@@ -68,7 +74,7 @@ class ServerSpanReporter(NoopReporter):
         span = call.span
         if span is None or not span.is_recording():
             return
-        span.set_attributes(_CODE_ATTRS[code])
+        _set_code(span, code)
         if call.error is not None:
             span.record_exception(call.error)
         if code in SERVER_SPAN_ERROR:
@@ -91,19 +97,31 @@ class ClientSpanReporter(NoopReporter):
             self.attrs["server.port"] = server_port
 
     def started(self, call: CallState, metadata: dict[str, Any]) -> None:
-        call.span = tracing.get_tracer().start_span(
-            self.name, kind=SpanKind.CLIENT, attributes=self.attrs
-        )
+        factory = tracing.rpc_span_factory()
+        if factory is not None:
+            # Child of the caller's current span (the default context).
+            call.span = factory.start(self.name, SpanKind.CLIENT, None, self.attrs.copy())
+        else:
+            call.span = tracing.get_tracer().start_span(
+                self.name, kind=SpanKind.CLIENT, attributes=self.attrs
+            )
 
     def finished(self, call: CallState, code: grpc.StatusCode, duration: float,
                  details: str | None) -> None:
         span = call.span
         if span is None or not span.is_recording():
             return
-        span.set_attributes(_CODE_ATTRS[code])
+        _set_code(span, code)
         if code is not grpc.StatusCode.OK:
             span.set_status(Status(StatusCode.ERROR, details or code.name))
         span.end()
+
+
+def _set_code(span: Any, code: grpc.StatusCode) -> None:
+    if span.__class__ is RpcSpan:
+        span.set_known(_CODE_ATTRS[code])  # values known valid: skip validation
+    else:
+        span.set_attributes(_CODE_ATTRS[code])
 
 
 class SpanReporterFactory:

@@ -29,6 +29,7 @@ from opentelemetry.propagators.b3 import B3MultiFormat
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
@@ -37,6 +38,8 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from libs.observability.rpc_span import RpcSpanFactory
 
 F = TypeVar("F")
 
@@ -59,6 +62,8 @@ class _State:
     def __init__(self) -> None:
         self.provider: TracerProvider | None = None
         self.tracer: Tracer = trace.NoOpTracer()
+        # The RPC interceptors' lean span path (None: no SDK tracer, spans are no-ops).
+        self.rpc_spans: RpcSpanFactory | None = None
         self.global_set = False
 
 
@@ -137,6 +142,9 @@ def configure(
         provider.add_span_processor(span_processor)
     _state.provider = provider
     _state.tracer = provider.get_tracer(INSTRUMENTATION_NAME)
+    _state.rpc_spans = (
+        RpcSpanFactory(_state.tracer) if isinstance(_state.tracer, SdkTracer) else None
+    )
     if not _state.global_set:
         trace.set_tracer_provider(provider)
         propagate.set_global_textmap(EXTRACTOR)
@@ -148,6 +156,7 @@ def shutdown() -> None:
     """Flush and stop the current provider (pending spans are exported)."""
     provider, _state.provider = _state.provider, None
     _state.tracer = trace.NoOpTracer()
+    _state.rpc_spans = None
     if provider is not None:
         provider.force_flush()
         provider.shutdown()
@@ -160,6 +169,11 @@ def force_flush(timeout_millis: int = 5000) -> bool:
 def get_tracer() -> Tracer:
     """The tracer of our provider (a no-op one until `configure` ran)."""
     return _state.tracer
+
+
+def rpc_span_factory() -> RpcSpanFactory | None:
+    """The interceptors' span maker for the current provider (None when tracing is off)."""
+    return _state.rpc_spans
 
 
 # --- propagation ------------------------------------------------------------------------

@@ -5,6 +5,12 @@ that hold keys do so in `holding()`, which releases them in a `finally`: an acti
 or is interrupted part-way never leaves a modifier stuck. `release_all()` lets go of anything
 still held (on shutdown, and after a `press_keys` that failed half-way).
 
+Round trips: the primitives only *send* requests (`flush`), and every action ends with one
+round trip, the `pointer()` query its answer reports: the server handles a client's requests
+in order, so that reply also proves every key and button event before it was processed. An
+explicit `sync()` is only needed before a pause (so clients see the events before we wait) —
+under load each extra round trip waits for the X server to be scheduled.
+
 Not thread-safe (Xlib connections are not): a `Desktop` lives on the display thread.
 """
 
@@ -73,7 +79,12 @@ class Desktop:
         return set(self._held_keys), set(self._held_buttons)
 
     def sync(self) -> None:
+        """A round trip: the server has processed everything sent before."""
         self._display.sync()
+
+    def flush(self) -> None:
+        """Send what is buffered, without waiting (see the module comment)."""
+        self._display.flush()
 
     # --- mouse -------------------------------------------------------------------------
 
@@ -138,7 +149,7 @@ class Desktop:
         finally:
             for keysym in reversed(pressed):
                 self.key_up(keysym)
-            self._display.sync()
+            self._display.flush()
 
     def type_text(self, text: str, delay: float, stop: threading.Event) -> None:
         """Type text character by character (US layout; see keyboard.py for the rest)."""
@@ -151,7 +162,7 @@ class Desktop:
             keysym = char_keysym(char)
             self.key_down(keysym)
             self.key_up(keysym)
-        self._display.sync()
+        self._display.flush()  # one batch; the caller's pointer query is the round trip
 
     def release_all(self) -> None:
         """Release every key and button this process still holds."""

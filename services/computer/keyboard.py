@@ -83,6 +83,7 @@ class Keyboard:
         # spare keycode → (bound keysym, last use); ordered least recently used first.
         self._bound: OrderedDict[int, tuple[int, float]] = OrderedDict()
         self._shift = self._lookup.get(_SHIFT_L)
+        self._synced_at = 0.0  # monotonic time of _bind's last round trip
 
     @property
     def shift_keycode(self) -> int:
@@ -111,7 +112,15 @@ class Keyboard:
             keycode = next(k for k in self._spares if k not in self._bound)
         else:
             keycode, (old_keysym, last_use) = next(iter(self._bound.items()))
-            idle = time.monotonic() - last_use
+            # Key events are only buffered until a flush: the old binding's last events may not
+            # even have reached the server yet. Sync first, and count the grace from when they
+            # surely did (now, if they were pressed after the previous sync).
+            self._display.sync()
+            now = time.monotonic()
+            if last_use > self._synced_at:
+                last_use = now
+            self._synced_at = now
+            idle = now - last_use
             if idle < REBIND_GRACE_SECONDS:
                 time.sleep(REBIND_GRACE_SECONDS - idle)
             del self._bound[keycode]
@@ -120,6 +129,7 @@ class Keyboard:
         row = [keysym, keysym] + [0] * (self._per_keycode - 2)
         self._display.change_keyboard_mapping(keycode, [row])
         self._display.sync()
+        self._synced_at = time.monotonic()
         stroke = Stroke(keycode, shift=False)
         self._lookup[keysym] = stroke
         self._bound[keycode] = (keysym, time.monotonic())

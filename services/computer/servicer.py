@@ -10,6 +10,7 @@ a log, span attribute or label (only its length is).
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -85,6 +86,9 @@ class ComputerServicer(computer_pb2_grpc.ComputerServiceServicer):
         self.applications = build_table(settings.applications)
         self._thread = DisplayThread("x11")
         self._probe_thread = DisplayThread("x11-probe")
+        # Screenshot encoding: CPU work off the display thread (the encoders release the GIL),
+        # through the same light hop as X11 work rather than asyncio.to_thread's executor.
+        self._encode_thread = DisplayThread("encode")
         self._display_name: str | None = None
         self._xvfb: XvfbProcess | None = None
         self._session: DisplaySession | None = None  # touched on the display thread only
@@ -145,6 +149,7 @@ class ComputerServicer(computer_pb2_grpc.ComputerServiceServicer):
         finally:
             self._thread.shutdown()
             self._probe_thread.shutdown()
+            self._encode_thread.shutdown()
             if self._xvfb is not None:
                 await asyncio.to_thread(self._xvfb.stop)
                 self._xvfb = None
@@ -360,12 +365,12 @@ class ComputerServicer(computer_pb2_grpc.ComputerServiceServicer):
                 region = Region(r.x, r.y, r.width, r.height)
             capture = await self._on_display(DisplaySession.grab, region, request.show_cursor)
             fmt = "jpeg" if request.format == common_pb2.IMAGE_FORMAT_JPEG else "png"
-            encoded = await asyncio.to_thread(
-                encode, capture.image, fmt,
+            encoded = await self._encode_thread.run(functools.partial(
+                encode, capture.frame, fmt,
                 quality=request.quality or bounds.DEFAULT_JPEG_QUALITY,
                 scale=request.scale or 1.0,
                 png_compress_level=self.settings.png_compress_level,
-            )
+            ))
             image = common_pb2.Image(
                 data=encoded.data, format=_FORMATS[fmt], width=encoded.width,
                 height=encoded.height,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PIL import Image
+import numpy as np
 from Xlib import XK
 
 from services.computer.applications import Applications, AppSpec
@@ -27,8 +27,8 @@ _V = XK.string_to_keysym("v")
 
 @dataclass(frozen=True, slots=True)
 class Capture:
-    image: Image.Image
-    pointer: Point
+    frame: np.ndarray  # BGRX, see screen.py
+    pointer: Point | None  # queried only when the cursor is drawn
 
 
 class DisplaySession:
@@ -121,7 +121,8 @@ class DisplaySession:
 
     def type_keys(self, keys: Sequence[int], delay: float, stop: threading.Event) -> Point:
         with self.desktop.holding(keys):
-            self.desktop.sync()
+            if delay > 0:
+                self.desktop.sync()  # the chord is down for clients before the hold starts
             pause(stop, delay)
         return self.desktop.pointer()
 
@@ -130,8 +131,7 @@ class DisplaySession:
         if not down:
             for keysym in keys:
                 d.key_up(keysym)
-            d.sync()
-            return d.pointer()
+            return d.pointer()  # the round trip (see desktop.py)
         pressed: list[int] = []
         try:
             for keysym in keys:
@@ -142,7 +142,7 @@ class DisplaySession:
                 d.key_up(keysym)
             raise
         finally:
-            d.sync()
+            d.flush()
         return d.pointer()
 
     def type_text(self, text: str, delay: float, stop: threading.Event) -> Point:
@@ -162,9 +162,11 @@ class DisplaySession:
     def grab(self, region: Region | None, show_cursor: bool) -> Capture:
         width, height = self.size
         region = region or Region(0, 0, width, height)
-        pointer = self.desktop.pointer()
-        image = self.capture.grab(region, show_cursor, (pointer.x, pointer.y))
-        return Capture(image, pointer)
+        # The pointer position is only needed to draw the fallback marker: skip that round
+        # trip otherwise (the XFixes cursor image carries its own position).
+        pointer = self.desktop.pointer() if show_cursor else None
+        frame = self.capture.grab(region, show_cursor, pointer)
+        return Capture(frame, pointer)
 
     def application(self, name: str) -> bool:
         return self.applications.open(name)

@@ -27,6 +27,9 @@ class InferenceSettings(ServiceSettings):
     ocr_max_fallback_crops: int = 6
     # PP-OCR (rapidocr, ONNX models from its wheel) for uncertain regions and FindText misses.
     ocr_use_rapidocr: bool = True
+    # FindText: when the fast pass does not find the query, read the frame again with PP-OCR
+    # detection + recognition (seconds on 2 cores; cached per frame). Off: answer at once.
+    find_thorough_on_miss: bool = True
     # Results kept per frame hash (consecutive identical screens are not read twice).
     ocr_cache_entries: int = 16
     tessdata_dir: str | None = None

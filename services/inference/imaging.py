@@ -59,7 +59,7 @@ def decode_image(data: bytes, declared_format: int, max_bytes: int, max_pixels: 
                     f"{field}.format", f"says {declared} but the data is {img.format}")])
             img.load()
             fmt = img.format or "unknown"
-            rgb = np.asarray(img.convert("RGB"))
+            rgb = to_rgb(img)
     except BadInput:
         raise
     except UnidentifiedImageError:
@@ -75,6 +75,17 @@ def decode_image(data: bytes, declared_format: int, max_bytes: int, max_pixels: 
     if width == 0 or height == 0:
         raise BadInput([FieldViolation(f"{field}.data", "has no pixels")])
     return Decoded(rgb=rgb, width=width, height=height, format=fmt)
+
+
+def to_rgb(img: Image.Image) -> np.ndarray:
+    """RGB uint8 pixels of any mode; 16-bit and float greys are scaled to 0-255."""
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        grey = np.asarray(img, dtype=np.float64)
+        top = float(grey.max()) if grey.size else 0.0
+        grey = grey * (255.0 / top) if top > 255 else grey
+        grey = np.clip(grey, 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+    return np.asarray(img.convert("RGB"))
 
 
 def check_region(x: int, y: int, w: int, h: int, width: int, height: int,

@@ -142,7 +142,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         decoded, region = self._decode(request, violations)
         regions, elapsed = await self._run(self.backend.detect, decoded.rgb, region, 0.0)
         found = matching.find(regions, query, options)
-        if not found:
+        if not found and self.settings.find_thorough_on_miss:
             # The fast pass missed it: the thorough (slow) pass, only now.
             more, extra = await self._run(self.backend.detect_more, decoded.rgb, region)
             elapsed += extra

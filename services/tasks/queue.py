@@ -131,13 +131,15 @@ class TaskQueue:
                     )
                 )
             tx.conn.execute(
-                insert(task_attempts).values(
-                    task_id=task_id,
-                    attempt=row.attempts,
-                    worker_id=worker_id,
-                    started_at=tx.now,
-                    outcome=AttemptOutcome.RUNNING,
-                )
+                insert(task_attempts),
+                {
+                    "task_id": task_id,
+                    "attempt": row.attempts,
+                    "worker_id": worker_id,
+                    "started_at": tx.now,
+                    "ended_at": None,
+                    "outcome": AttemptOutcome.RUNNING,
+                },
             )
             steps = self.store.load_steps(tx.conn, [task_id]).get(task_id, ())
         return Claim(

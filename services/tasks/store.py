@@ -41,6 +41,9 @@ from services.tasks.schema import task_events, task_steps, tasks
 
 DEFAULT_NOTIFY_CHANNEL = "bytebot_task_events"
 
+_INSERT_TASK = insert(tasks)
+_INSERT_EVENT = insert(task_events)
+
 EventListener = Callable[[str, int], None]
 
 
@@ -139,16 +142,19 @@ class TaskStore:
         message: str,
         data: dict[str, Any] | None,
     ) -> None:
+        # Parameters passed apart from the statement: the statement is then one cached,
+        # compiled object (building bind parameters per value costs more than the insert).
         tx.conn.execute(
-            insert(task_events).values(
-                task_id=task_id,
-                sequence=seq,
-                type=event_type,
-                status=status,
-                created_at=tx.now,
-                message=message,
-                data=data,
-            )
+            _INSERT_EVENT,
+            {
+                "task_id": task_id,
+                "sequence": seq,
+                "type": event_type,
+                "status": status,
+                "created_at": tx.now,
+                "message": message,
+                "data": data,
+            },
         )
         if self.db.is_postgresql:
             # Delivered at commit, in commit order, and never for a rolled-back change.
@@ -203,7 +209,7 @@ class TaskStore:
                 "last_event_seq": 1,
                 "step_count": len(steps),
             }
-            tx.conn.execute(insert(tasks).values(values))
+            tx.conn.execute(_INSERT_TASK, values)
             step_rows = [
                 {
                     "task_id": task_id,

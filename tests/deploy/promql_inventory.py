@@ -34,6 +34,7 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 _MATCHERS = re.compile(r"\{[^{}]*\}")
 _RANGES = re.compile(r"\[[^\[\]]*\]")
 _GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)")
+_SELECTOR = re.compile(r"(?<![\w:.])([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\s*\{[^{}]*\})?(?!\s*\()")
 _TOKEN = re.compile(r"\d[\w.]*|[a-zA-Z_:][a-zA-Z0-9_:]*|\S")
 
 
@@ -70,6 +71,21 @@ def metric_names(promql: str) -> set[str]:
             continue  # a function or aggregation
         names.add(token)
     return names
+
+
+def selectors(promql: str) -> set[str]:
+    """The vector selectors of an expression as written, matchers included
+    (`up{job=~"bytebot-.*"}`), for each metric name `metric_names` finds: what the live truth
+    test asks Prometheus for, so a label name or value that no series has is caught too."""
+    names = metric_names(promql)
+    # blank out string contents (same length) so braces or names inside strings do not count
+    masked = _STRING.sub(lambda m: m.group(0)[0] + " " * (len(m.group(0)) - 2) + m.group(0)[-1],
+                         promql)
+    found = set()
+    for match in _SELECTOR.finditer(masked):
+        if match.group(1) in names:
+            found.add(promql[match.start():match.end()])
+    return found
 
 
 def rule_expressions(rules_dir: Path = RULES_DIR) -> Iterator[Expression]:

@@ -23,6 +23,7 @@ from tests.deploy.promql_inventory import (
     promtool_parse,
     recorded_names,
     rule_expressions,
+    selectors,
     to_promql,
 )
 from tests.deploy.tooling import GRAFANA_DIR, load_yaml, output, run, tool
@@ -118,6 +119,28 @@ def test_rules_and_dashboards_use_the_service_metrics_of_design_section_4(expres
 )
 def test_metric_names_finds_selectors_only(promql, names):
     assert metric_names(promql) == names
+
+
+@pytest.mark.parametrize(
+    ("promql", "found"),
+    [
+        ('up{job=~"bytebot-.*"} == 0', {'up{job=~"bytebot-.*"}'}),
+        (
+            'sum by (job) (rate(a_total{code=~"5..", x="{b}"}[5m])) / sum(rate(a_total[5m]))',
+            {'a_total{code=~"5..", x="{b}"}', "a_total"},
+        ),
+        ('histogram_quantile(0.9, sum by (le) (rate(c_bucket { le!="x" }[5m])))',
+         {'c_bucket { le!="x" }'}),
+        ('label_replace(e, "dst", "$1", "src", "up")', {"e"}),
+    ],
+)
+def test_selectors_keep_their_matchers(promql, found):
+    assert selectors(promql) == found
+
+
+def test_every_expression_has_a_selector_for_each_metric_it_names(expressions):
+    for e in expressions:
+        assert {s.split("{")[0].strip() for s in selectors(e.promql)} == metric_names(e.promql)
 
 
 def test_grafana_variables_are_replaced_and_unknown_ones_rejected():

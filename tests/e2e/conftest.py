@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.otlp_receiver import OtlpReceiver
-from tests.e2e.stack import UpProcess
+from tests.support.stack import UpProcess
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 APP = Path(__file__).with_name("submit_app.py")

@@ -19,7 +19,7 @@ from bytebot.computer.v1 import action_pb2
 from bytebot.tasks.v1 import tasks_pb2, tasks_pb2_grpc
 from google.protobuf import json_format
 
-from tests.e2e.stack import REPO
+from tests.support.stack import REPO
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 

@@ -96,7 +96,7 @@ def _drop_isolated_uprights(ink: np.ndarray, reach: int = 3) -> None:
     glyph like "l" has neighbours in its word; a box side stands alone (its label is at least
     the box's padding away)."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    height, width = ink.shape
+    width = ink.shape[1]
     for i in range(1, n):
         x, y, w, h, _area = (int(v) for v in stats[i])
         if w > 9 or h < 10:

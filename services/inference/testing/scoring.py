@@ -2,9 +2,8 @@
 
 - exact recall: the share of truth words that some region reproduces character for character
   with its box centre inside the word's true box;
-- centre-hit: the same, ignoring case: the right word, clickable at the returned centre
-  (a region may cover several truth words when a backend returns phrases; its text must then
-  contain the word and the word's centre must be inside the region's box).
+- centre-hit: the same, ignoring case: the right word, clickable at the returned centre.
+Regions are words (as DetectText returns them), boxes (x, y, width, height).
 """
 
 from __future__ import annotations

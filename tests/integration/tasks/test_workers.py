@@ -317,3 +317,38 @@ def test_sigterm_releases_a_running_task_to_the_queue(
     assert released.worker_id is None
     last = store.events_after(task.id, 0)[-1]
     assert last.type == EventType.RETRYING and "released by worker w-leaving" in last.message
+
+
+@pytest.mark.xvfb
+def test_click_text_that_is_not_on_screen_fails_the_task_saying_so(
+    tmp_path: Any, computer: ServiceProcess
+) -> None:
+    """Screenshot (computer) → FindText (inference, real Tesseract) on the empty Xvfb
+    screen: nothing matches, nothing is clicked, and the task says which step and why."""
+    url = f"sqlite:///{tmp_path / 'ocr.db'}"
+    db = Database(url)
+    migrate.upgrade(db)
+    store = TaskStore(db)
+    inference = ServiceProcess(
+        "inference",
+        {"backend": "cpu", "ocr_use_rapidocr": "false", "find_thorough_on_miss": "false"},
+    ).start(120)
+    click = action_pb2.Action(click_text=action_pb2.ClickTextAction(text="Submit"))
+    task = store.create_task(description="press submit", steps=[wait_ms(0), step(click)])
+    proc = worker(
+        url,
+        computer_address=computer.grpc_target,
+        inference_address=inference.grpc_target,
+        worker_dependencies="database,computer,inference",
+    ).start()
+    try:
+        final = wait_until(
+            lambda: (t := store.get_task(task.id)) and t.terminal and t, 60, "the task to fail"
+        )
+    finally:
+        proc.stop()
+        inference.stop()
+        db.close()
+    assert final.status == Status.FAILED
+    assert final.error == "step 2 (click_text): text 'Submit' not found on screen"
+    assert [s.status for s in final.steps] == [StepStatus.SUCCEEDED, StepStatus.FAILED]

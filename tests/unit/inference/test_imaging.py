@@ -40,6 +40,14 @@ def test_decodes_png_jpeg_and_grey_to_rgb() -> None:
     assert grey.rgb.shape == (5, 10, 3)
 
 
+def test_sixteen_bit_grey_and_palette_images_are_read() -> None:
+    deep = Image.fromarray(np.array([[0, 30000], [65535, 1000]], dtype=np.uint16))
+    d = decode_image(encode(deep, "PNG"), 0, 16 * MIB, 10**7)
+    assert d.rgb.dtype == np.uint8 and d.rgb[1, 0, 0] == 255 and d.rgb[0, 0, 0] == 0
+    pal = Image.new("P", (4, 4), 3)
+    assert decode_image(encode(pal, "GIF"), 0, 16 * MIB, 10**7).rgb.shape == (4, 4, 3)
+
+
 def test_empty_data() -> None:
     assert violation(b"") == ("image.data", "must not be empty")
 

@@ -39,3 +39,16 @@ def test_screens_have_buttons_phrases_and_small_and_large_fonts() -> None:
     assert any(" " in p for p in phrases)
     heights = [w.box[3] - w.box[1] for screen in s for w in screen.words]
     assert min(heights) <= 10 and max(heights) >= 18
+
+
+def test_edited_screen_changes_only_the_status_bar() -> None:
+    from services.inference.testing.screens import edit_screen
+
+    s = generate_screen(8)
+    e = edit_screen(s, 80)
+    diff = np.any(np.asarray(s.image) != np.asarray(e.image), axis=2)
+    rows = np.flatnonzero(diff.any(axis=1))
+    assert rows.size and rows.min() >= s.image.size[1] - 26
+    assert "Saved" in [w.text for w in e.words]
+    assert [w for w in e.words if w.box[1] < s.image.size[1] - 26] == \
+        [w for w in s.words if w.box[1] < s.image.size[1] - 26]

@@ -1,5 +1,5 @@
-"""Run `bytebot up` as a subprocess for end-to-end tests and benchmarks: the real stack,
-one process per service, on a free block of ports."""
+"""Run `bytebot up` as a subprocess for end-to-end tests, the monitoring truth test and
+benchmarks: the real stack, one process per service, on a free block of ports."""
 
 from __future__ import annotations
 
@@ -50,6 +50,15 @@ class UpProcess:
                 break
         self.stop()
         raise RuntimeError(f"bytebot up did not start: {self.stderr_path.read_text()[-3000:]}")
+
+    @property
+    def offset(self) -> int:
+        """The port offset `bytebot up` chose (libs.stack.layout.local_stack(offset))."""
+        return int(self.endpoints["offset"])
+
+    def pid(self, service: str) -> int:
+        """The process id of one service (to stop just that one)."""
+        return int(self.services[service]["pid"])
 
     def grpc(self, service: str) -> str:
         return self.services[service]["grpc"]
