@@ -178,6 +178,8 @@ class RpcMetrics:
     def endpoint_for(self, meta: CallMeta) -> str:
         """The bounded `endpoint` label: once the server's methods are registered, any other
         server method is `other`; client targets share the guard's small cap."""
+        if meta.service == OTHER and meta.method == OTHER:
+            return OTHER  # the shared series of calls to unknown methods (not an overflow)
         if not meta.is_client and self._registered and meta.full_method not in self._registered:
             overflow_counter(self.registry).labels(
                 metric="bytebot_api_requests_total", label="endpoint"

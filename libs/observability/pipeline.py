@@ -14,6 +14,7 @@ from libs.observability.filters import DEFAULT_FILTER, Filter
 from libs.observability.reporter import MethodObserver, ReporterFactory
 
 _MAX_METHODS = 4096  # a bound even if callers invent method names
+UNKNOWN_METHOD = "/other/other"  # where calls to unimplemented methods are observed
 
 
 class Pipeline:
@@ -52,6 +53,14 @@ class Pipeline:
             if len(self._cache) < _MAX_METHODS:
                 self._cache[key] = observer
             return observer
+
+    def unknown_method_observer(self, full_method: str) -> MethodObserver | None:
+        """The observer of calls to methods the server does not implement: one shared
+        `other`/`other` series (unary: the server cannot know the call's shape), or None
+        when the filter leaves the called path unobserved (e.g. an unknown health method)."""
+        if not self.observe(call_meta(full_method, RpcKind.UNARY, self.is_client)):
+            return None
+        return self.observer(UNKNOWN_METHOD, RpcKind.UNARY)
 
     def precreate(self, methods: Iterable[tuple[str, RpcKind]]) -> None:
         for full_method, kind in methods:

@@ -88,15 +88,33 @@ class _Cached:
 # -- grpc.aio -------------------------------------------------------------------------------
 
 
-def _aio_wrap(handler: Any, before: Callable[[Any], Awaitable[None]]) -> Any:
+def _aio_wrap(
+    handler: Any,
+    before: Callable[[Any], Awaitable[None]],
+    parse: Callable[[Any, Any], Awaitable[Any]] | None = None,
+) -> Any:
     """The handler with `await before(context)` run at the start of the call, in the call's
-    task (grpc.aio runs each RPC in a task of its own: bindings stay with the call)."""
+    task (grpc.aio runs each RPC in a task of its own: bindings stay with the call); with
+    `parse`, requests arrive as bytes and `await parse(raw, context)` decodes each."""
+    if parse is not None:
+        handler = handler._replace(request_deserializer=None)
+
+    async def one(request: Any, context: Any) -> Any:
+        return request if parse is None else await parse(request, context)
+
+    async def each(requests: Any, context: Any) -> AsyncIterator[Any]:
+        async for request in requests:
+            yield await one(request, context)
+
+    def many(requests: Any, context: Any) -> Any:
+        return requests if parse is None else each(requests, context)
+
     if handler.unary_unary is not None:
         uu = handler.unary_unary
 
         async def unary_unary(request: Any, context: Any) -> Any:
             await before(context)
-            return await uu(request, context)
+            return await uu(await one(request, context), context)
 
         return handler._replace(unary_unary=unary_unary)
     if handler.stream_unary is not None:
@@ -104,13 +122,14 @@ def _aio_wrap(handler: Any, before: Callable[[Any], Awaitable[None]]) -> Any:
 
         async def stream_unary(requests: Any, context: Any) -> Any:
             await before(context)
-            return await su(requests, context)
+            return await su(many(requests, context), context)
 
         return handler._replace(stream_unary=stream_unary)
 
-    def streaming(behavior: Any) -> Any:
+    def streaming(behavior: Any, stream_in: bool) -> Any:
         async def responses(request: Any, context: Any) -> AsyncIterator[Any]:
             await before(context)
+            request = many(request, context) if stream_in else await one(request, context)
             result = behavior(request, context)
             if inspect.isasyncgen(result):
                 async for response in result:
@@ -121,8 +140,27 @@ def _aio_wrap(handler: Any, before: Callable[[Any], Awaitable[None]]) -> Any:
         return responses
 
     if handler.unary_stream is not None:
-        return handler._replace(unary_stream=streaming(handler.unary_stream))
-    return handler._replace(stream_stream=streaming(handler.stream_stream))
+        return handler._replace(unary_stream=streaming(handler.unary_stream, False))
+    return handler._replace(stream_stream=streaming(handler.stream_stream, True))
+
+
+def _bad_request_message(method: str) -> str:
+    return f"invalid request for {method}: not a valid protobuf message (corrupt wire format)"
+
+
+def _aio_parser(method: str, deserialize: Any) -> Callable[[Any, Any], Awaitable[Any]] | None:
+    """Decode requests inside the call, so a corrupt message is INVALID_ARGUMENT (grpc.aio
+    itself answers UNKNOWN with the decoder's exception text)."""
+    if deserialize is None:
+        return None
+
+    async def parse(raw: Any, context: Any) -> Any:
+        try:
+            return deserialize(raw)
+        except Exception:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _bad_request_message(method))
+
+    return parse
 
 
 class AioSecurityBinder(_Cached, aio.ServerInterceptor):
@@ -162,7 +200,7 @@ class AioSecurityEnforcer(_Cached, aio.ServerInterceptor):
         async def before(context: Any) -> None:
             await _aio_enforce(guard, method, context)
 
-        return _aio_wrap(handler, before)
+        return _aio_wrap(handler, before, _aio_parser(method, handler.request_deserializer))
 
 
 # -- sync (thread pool) ---------------------------------------------------------------------
@@ -247,22 +285,57 @@ class SyncSecurityEnforcer(_Cached, grpc.ServerInterceptor):
         return self._cached(details.method, handler, self._wrap)
 
     def _wrap(self, method: str, handler: Any) -> Any:
-        # Raising in the response-streaming case happens when grpc calls the behavior, inside
-        # the observability layer's generator, which turns it into the status.
-        def before(context: Any) -> None:
-            _sync_enforce(self.guard, method, context)
+        """Enforce, then decode the request(s) inside the call: the sync server itself
+        answers a corrupt message with INTERNAL. Response streams check when grpc first
+        advances them, inside the observability layer's generator."""
+        guard = self.guard
+        deserialize = handler.request_deserializer
+        if deserialize is not None:
+            handler = handler._replace(request_deserializer=None)
 
-        wrapped = _sync_wrap(handler, before, False)
-        if handler.unary_stream is not None or handler.stream_stream is not None:
-            kind = "unary_stream" if handler.unary_stream is not None else "stream_stream"
-            behavior = getattr(handler, kind)
+        def parse(raw: Any, context: Any) -> Any:
+            if deserialize is None:
+                return raw
+            try:
+                return deserialize(raw)
+            except Exception:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, _bad_request_message(method))
 
-            def gen(request: Any, context: Any) -> Iterator[Any]:
-                before(context)
-                yield from behavior(request, context)
+        def parse_all(requests: Any, context: Any) -> Iterator[Any]:
+            for raw in requests:
+                yield parse(raw, context)
 
-            wrapped = handler._replace(**{kind: gen})
-        return wrapped
+        if handler.unary_unary is not None:
+            uu = handler.unary_unary
+
+            def unary_unary(request: Any, context: Any) -> Any:
+                _sync_enforce(guard, method, context)
+                return uu(parse(request, context), context)
+
+            return handler._replace(unary_unary=unary_unary)
+        if handler.stream_unary is not None:
+            su = handler.stream_unary
+
+            def stream_unary(requests: Any, context: Any) -> Any:
+                _sync_enforce(guard, method, context)
+                return su(parse_all(requests, context), context)
+
+            return handler._replace(stream_unary=stream_unary)
+        if handler.unary_stream is not None:
+            us = handler.unary_stream
+
+            def unary_stream(request: Any, context: Any) -> Iterator[Any]:
+                _sync_enforce(guard, method, context)
+                yield from us(parse(request, context), context)
+
+            return handler._replace(unary_stream=unary_stream)
+        ss = handler.stream_stream
+
+        def stream_stream(requests: Any, context: Any) -> Iterator[Any]:
+            _sync_enforce(guard, method, context)
+            yield from ss(parse_all(requests, context), context)
+
+        return handler._replace(stream_stream=stream_stream)
 
 
 def aio_server_interceptors(guard: Guard, observability: list[Any]) -> list[Any]:

@@ -169,12 +169,46 @@ class Fuzzer:
         empty = cls()
         self.report.record(method.name, *self._call(method, empty), empty)
 
+    def fuzz_wire(self, method: Any, examples: int) -> None:
+        """Random bytes as the serialized request: often valid protobuf (unknown fields,
+        wrong wire types), often corrupt; corrupt ones must be INVALID_ARGUMENT."""
+        path = f"/{self.service.full_name}/{method.name}"
+        cls = message_factory.GetMessageClass(method.input_type)
+        rpc = (self.channel.unary_stream if method.server_streaming else
+               self.channel.unary_unary)(path, None, None)
+
+        @settings(max_examples=examples, deadline=None, database=None,
+                  derandomize=os.environ.get("BYTEBOT_FUZZ_RANDOM", "") != "1",
+                  phases=[Phase.explicit, Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(st.binary(min_size=1, max_size=64))
+        def one(raw: bytes) -> None:
+            try:
+                call = rpc(raw, timeout=self.timeout)
+                if method.server_streaming:
+                    for _ in call:
+                        call.cancel()
+                        break
+                code, details = grpc.StatusCode.OK, ""
+            except grpc.RpcError as exc:
+                code, details = exc.code(), exc.details() or ""
+                if code is grpc.StatusCode.CANCELLED and method.server_streaming:
+                    code = grpc.StatusCode.OK
+            try:
+                shown = cls.FromString(raw)
+            except Exception:
+                shown = cls()  # corrupt: the raw bytes are in the details
+            self.report.record(f"{method.name}[wire]", code, f"{details} raw={raw.hex()}", shown)
+
+        one()
+
     def run(self, examples: int | None = None) -> FuzzReport:
         started = time.monotonic()
         n = examples_per_rpc() if examples is None else examples
         for method in self.service.methods:
             if method.name not in self.skip:
                 self.fuzz_method(method, n)
+                self.fuzz_wire(method, max(5, n // 4))
         self.report.seconds = time.monotonic() - started
         return self.report
 

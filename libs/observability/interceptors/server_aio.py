@@ -46,7 +46,7 @@ class AioServerInterceptor(aio.ServerInterceptor):
     ) -> Any:
         handler = await continuation(details)
         if handler is None:
-            return None
+            return _unknown_method_handler(self.pipeline, details.method)
         key = (details.method, handler)
         wrapped = self._wrapped.get(key)
         if wrapped is None:
@@ -67,6 +67,49 @@ class AioServerInterceptor(aio.ServerInterceptor):
         if kind is RpcKind.SERVER_STREAM:
             return handler._replace(unary_stream=_stream_behavior(obs, handler.unary_stream, False))
         return handler._replace(stream_stream=_stream_behavior(obs, handler.stream_stream, True))
+
+
+_NOT_FOUND = "Method not found!"  # grpc's own details for an unknown method
+
+
+def _unknown_method_handler(pipeline: Pipeline, method: str) -> Any:
+    """A handler answering UNIMPLEMENTED exactly as grpc would, observed as `other`. A
+    stream-stream handler reads nothing, so it fits whatever shape the caller used."""
+    obs = pipeline.unknown_method_observer(method)
+    if obs is None:
+        return None
+
+    async def unimplemented(request_iterator: Any, context: Any) -> None:
+        call, _ = _begin(obs, context)
+        obs.finish(call, grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND)
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND)
+
+    return grpc.stream_stream_rpc_method_handler(unimplemented)
+
+
+class _CountingContext:
+    """The servicer context given to streaming handlers, counting the messages they move
+    with `context.write()` / `context.read()` instead of yielding / iterating."""
+
+    __slots__ = ("_call", "_context", "_obs")
+
+    def __init__(self, context: Any, obs: MethodObserver, call: CallState) -> None:
+        self._context = context
+        self._obs = obs
+        self._call = call
+
+    async def write(self, message: Any) -> None:
+        await self._context.write(message)
+        self._obs.sent(self._call)
+
+    async def read(self) -> Any:
+        message = await self._context.read()
+        if message is not aio.EOF:
+            self._obs.received(self._call)
+        return message
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
 
 
 def _begin(obs: MethodObserver, context: Any) -> tuple[CallState, bool]:
@@ -128,7 +171,9 @@ def _unary_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any:
         try:
             if echo:
                 await _echo(context, call)
-            response = await behavior(request, context)
+            response = await behavior(
+                request, _CountingContext(context, obs, call) if stream_in else context
+            )
         except BaseException as exc:
             await _fail(obs, call, context, exc)
             raise
@@ -142,6 +187,9 @@ def _unary_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any:
 
 
 def _stream_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any:
+    # A generator that only yields needs no proxy; write()/read() users get the counting one.
+    proxy = stream_in or not inspect.isasyncgenfunction(behavior)
+
     async def responses(request: Any, context: Any) -> AsyncIterator[Any]:
         call, echo = _begin(obs, context)
         if stream_in:
@@ -151,12 +199,12 @@ def _stream_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any
         try:
             if echo:
                 await _echo(context, call)
-            result = behavior(request, context)
+            result = behavior(request, _CountingContext(context, obs, call) if proxy else context)
             if inspect.isasyncgen(result):
                 async for response in result:
                     yield response
                     obs.sent(call)  # grpc asked for the next one: this one went out
-            else:  # a coroutine writing with context.write(); its writes are not counted
+            else:  # a coroutine writing with context.write() (counted by the proxy)
                 await result
         except GeneratorExit:
             obs.finish(call, grpc.StatusCode.CANCELLED)

@@ -41,7 +41,7 @@ class ServerInterceptor(grpc.ServerInterceptor):
     def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
         handler = continuation(details)
         if handler is None:
-            return None
+            return _unknown_method_handler(self.pipeline, details.method)
         key = (details.method, handler)
         wrapped = self._wrapped.get(key)
         if wrapped is None:
@@ -66,6 +66,29 @@ class ServerInterceptor(grpc.ServerInterceptor):
             return handler._replace(unary_stream=_stream_behavior(obs, behavior, False))
         behavior = handler.stream_stream
         return handler._replace(stream_stream=_stream_behavior(obs, behavior, True))
+
+
+_NOT_FOUND = "Method not found!"  # grpc's own details for an unknown method
+
+
+def _unknown_method_handler(pipeline: Pipeline, method: str) -> Any:
+    """A handler answering UNIMPLEMENTED exactly as grpc would, observed as `other`. A
+    stream-stream handler reads nothing, so it fits whatever shape the caller used."""
+    obs = pipeline.unknown_method_observer(method)
+    if obs is None:
+        return None
+
+    def unimplemented(request_iterator: Any, context: Any) -> None:
+        md = metadata_dict(context.invocation_metadata())
+        cid, uid, _ = correlation_for_server(md)
+        call = obs.start(parse_peer(context.peer()), md, cid, uid)
+        obs.finish(call, grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND)
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND)
+
+    def in_own_context(request_iterator: Any, context: Any) -> None:
+        contextvars.copy_context().run(unimplemented, request_iterator, context)
+
+    return grpc.stream_stream_rpc_method_handler(in_own_context)
 
 
 def _begin(obs: MethodObserver, context: Any) -> CallState:
