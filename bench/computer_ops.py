@@ -6,7 +6,8 @@ Starts its own Xvfb (1280x960x24) with a synthetic busy desktop as the root wind
 background (wallpaper gradient, windows with title bars and text, a photo-like panel), so the
 screenshots encode real-looking content, not a black screen (--display drives an existing
 display instead, as it is). Then starts `bytebot serve computer` on it as a separate process,
-so client and server do not share a GIL, and times each operation from the client: move,
+so client and server do not share a GIL, and times each operation from the client: a
+liveness health check (the floor: same server and interceptors, no X11 work), move,
 click, type 10 characters, cursor position, and full-screen 1280x960 screenshots (capture +
 encode) as PNG (the default fast compression) and JPEG (quality 80). --runs repeats the whole
 table against the same server and prints the median of each percentile over the runs. Goals
@@ -119,9 +120,10 @@ def main() -> int:
             ) as channel:
                 wait_ready(channel)
                 stub = computer_pb2_grpc.ComputerServiceStub(channel)
+                health = health_pb2_grpc.HealthStub(channel)
                 runs = []
                 for run in range(args.runs):
-                    runs.append(run_all(stub, args.iterations))
+                    runs.append(run_all(stub, health, args.iterations))
                     print_table(runs[-1], args.iterations, f"run {run + 1}/{args.runs}")
         finally:
             server.send_signal(signal.SIGTERM)
@@ -214,7 +216,9 @@ def painted_background(display_name: str) -> Iterator[None]:
         display.close()
 
 
-def run_all(stub: computer_pb2_grpc.ComputerServiceStub, n: int) -> list[Row]:
+def run_all(
+    stub: computer_pb2_grpc.ComputerServiceStub, health: health_pb2_grpc.HealthStub, n: int
+) -> list[Row]:
     def point(i: int) -> common_pb2.Point:
         return common_pb2.Point(x=100 + (i * 37) % 1000, y=100 + (i * 53) % 700)
 
@@ -227,7 +231,10 @@ def run_all(stub: computer_pb2_grpc.ComputerServiceStub, n: int) -> list[Row]:
             sizes[name] = stub.Screenshot(request).size_bytes
         return call
 
+    liveness = health_pb2.HealthCheckRequest(service="liveness")
     cases: list[tuple[str, Callable[[int], object], float]] = [
+        # The floor: the same server and interceptors, no X11 work (liveness reads a clock).
+        ("floor: health liveness", lambda i: health.Check(liveness), INPUT_GOAL_MS),
         ("move_mouse", lambda i: stub.MoveMouse(pb.MoveMouseRequest(coordinates=point(i))),
          INPUT_GOAL_MS),
         ("click_mouse", lambda i: stub.ClickMouse(pb.ClickMouseRequest(coordinates=point(i))),

@@ -1,7 +1,7 @@
 """Interceptor overhead: bare grpcio vs our observability stack vs the peer stack.
 
-    .venv/bin/python bench/interceptor_overhead.py [--mode sync|aio|both] [--rounds 5]
-                                                   [--seconds 1.0]
+    .venv/bin/python bench/interceptor_overhead.py [--mode sync|aio|both] [--rounds 9]
+                                                   [--seconds 0.5]
 
 Unary echo (the conformance service's Unary) on 127.0.0.1, sequential (one call at a time)
 and with 16 calls in flight. Every stack's server runs in a process of its own (so the server
@@ -12,6 +12,8 @@ fresh one). Stacks are measured in alternating rounds so machine load drifts ove
   ours/server   libs.observability server interceptor (metrics + 100 %-sampled spans through a
                 BatchSpanProcessor to a no-op exporter + a JSON access-log line per call to
                 /dev/null);
+  ours/echo     ours/server called WITHOUT `x-correlation-id`: the server generates one and
+                echoes it in the initial metadata (a metadata batch of its own per call);
   ours/both     the same server, plus our client interceptors (client metrics, span,
                 correlation id, access line at debug = off);
   peer/server   opentelemetry-instrumentation-grpc server interceptor + py-grpc-prometheus
@@ -52,7 +54,7 @@ from libs.observability import tracing  # noqa: E402
 from libs.observability.testing import conformance as conf  # noqa: E402
 
 IN_FLIGHT = 16
-STACKS = ("bare", "ours/server", "ours/both", "peer/server", "peer/both")
+STACKS = ("bare", "ours/server", "ours/echo", "ours/both", "peer/server", "peer/both")
 REQUEST = pb.ConformanceRequest(payload="x" * 32)
 # Every caller in the fleet sends a correlation id (our client interceptors add one); the same
 # metadata goes to every stack so bare and instrumented calls carry identical bytes.
@@ -186,25 +188,29 @@ class ServerProcess:
 # --- sync clients -----------------------------------------------------------------------
 
 
-def sync_sequential(stub: Any, seconds: float) -> tuple[float, int]:
+def metadata_for(stack: str) -> Any:
+    return None if stack == "ours/echo" else MD
+
+
+def sync_sequential(stub: Any, seconds: float, md: Any) -> tuple[float, int]:
     n = 0
     end = time.perf_counter() + seconds
     start = time.perf_counter()
     while time.perf_counter() < end:
         for _ in range(20):
-            stub.Unary(REQUEST, metadata=MD)
+            stub.Unary(REQUEST, metadata=md)
         n += 20
     return n / (time.perf_counter() - start), n
 
 
-def sync_in_flight(stub: Any, seconds: float) -> tuple[float, int]:
+def sync_in_flight(stub: Any, seconds: float, md: Any) -> tuple[float, int]:
     """16 caller threads, each with one blocking call outstanding at a time."""
     counts = [0] * IN_FLIGHT
     stop_at = time.perf_counter() + seconds
 
     def caller(i: int) -> None:
         while time.perf_counter() < stop_at:
-            stub.Unary(REQUEST, metadata=MD)
+            stub.Unary(REQUEST, metadata=md)
             counts[i] += 1
 
     threads = [threading.Thread(target=caller, args=(i,)) for i in range(IN_FLIGHT)]
@@ -224,6 +230,7 @@ def run_sync(rounds: int, seconds: float) -> tuple[Results, dict[str, float]]:
     wrap: dict[str, Callable[[grpc.Channel, str], Any]] = {
         "bare": lambda c, t: c,
         "ours/server": lambda c, t: c,
+        "ours/echo": lambda c, t: c,
         "ours/both": lambda c, t: grpc.intercept_channel(c, *obs.client_interceptors(t)),
         "peer/server": lambda c, t: c,
         "peer/both": lambda c, t: peer_sync_client(c),
@@ -235,7 +242,7 @@ def run_sync(rounds: int, seconds: float) -> tuple[Results, dict[str, float]]:
             channel = wrap[name](grpc.insecure_channel(server.target), server.target)
             stubs[name] = pb_grpc.ConformanceServiceStub(channel)
             for _ in range(200):  # warm up: connection, method caches
-                stubs[name].Unary(REQUEST, metadata=MD)
+                stubs[name].Unary(REQUEST, metadata=metadata_for(name))
         results: Results = {"sequential": {}, "16 in flight": {}}
         cpu = dict.fromkeys(STACKS, 0.0)
         calls = dict.fromkeys(STACKS, 0)
@@ -244,7 +251,7 @@ def run_sync(rounds: int, seconds: float) -> tuple[Results, dict[str, float]]:
                 before = servers[name].cpu()
                 for scenario, fn in (("sequential", sync_sequential),
                                      ("16 in flight", sync_in_flight)):
-                    rate, n = fn(stub, seconds)
+                    rate, n = fn(stub, seconds, metadata_for(name))
                     results[scenario].setdefault(name, []).append(rate)
                     calls[name] += n
                 cpu[name] += servers[name].cpu() - before
@@ -258,25 +265,25 @@ def run_sync(rounds: int, seconds: float) -> tuple[Results, dict[str, float]]:
 # --- aio clients ------------------------------------------------------------------------
 
 
-async def aio_sequential(stub: Any, seconds: float) -> tuple[float, int]:
+async def aio_sequential(stub: Any, seconds: float, md: Any) -> tuple[float, int]:
     n = 0
     start = time.perf_counter()
     end = start + seconds
     while time.perf_counter() < end:
         for _ in range(20):
-            await stub.Unary(REQUEST, metadata=MD)
+            await stub.Unary(REQUEST, metadata=md)
         n += 20
     return n / (time.perf_counter() - start), n
 
 
-async def aio_in_flight(stub: Any, seconds: float) -> tuple[float, int]:
+async def aio_in_flight(stub: Any, seconds: float, md: Any) -> tuple[float, int]:
     count = 0
     end = time.perf_counter() + seconds
 
     async def worker() -> None:
         nonlocal count
         while time.perf_counter() < end:
-            await stub.Unary(REQUEST, metadata=MD)
+            await stub.Unary(REQUEST, metadata=md)
             count += 1
 
     start = time.perf_counter()
@@ -289,6 +296,7 @@ async def run_aio_async(rounds: int, seconds: float) -> tuple[Results, dict[str,
     client_ic: dict[str, Callable[[str], list[Any]]] = {
         "bare": lambda t: [],
         "ours/server": lambda t: [],
+        "ours/echo": lambda t: [],
         "ours/both": obs.aio_client_interceptors,
         "peer/server": lambda t: [],
         "peer/both": lambda t: peer_aio_client_interceptors(),
@@ -303,7 +311,7 @@ async def run_aio_async(rounds: int, seconds: float) -> tuple[Results, dict[str,
             channels.append(channel)
             stubs[name] = pb_grpc.ConformanceServiceStub(channel)
             for _ in range(200):
-                await stubs[name].Unary(REQUEST, metadata=MD)
+                await stubs[name].Unary(REQUEST, metadata=metadata_for(name))
         results: Results = {"sequential": {}, "16 in flight": {}}
         cpu = dict.fromkeys(STACKS, 0.0)
         calls = dict.fromkeys(STACKS, 0)
@@ -312,7 +320,7 @@ async def run_aio_async(rounds: int, seconds: float) -> tuple[Results, dict[str,
                 before = servers[name].cpu()
                 for scenario, fn in (("sequential", aio_sequential),
                                      ("16 in flight", aio_in_flight)):
-                    rate, n = await fn(stub, seconds)
+                    rate, n = await fn(stub, seconds, metadata_for(name))
                     results[scenario].setdefault(name, []).append(rate)
                     calls[name] += n
                 cpu[name] += servers[name].cpu() - before
@@ -344,8 +352,8 @@ def report(mode: str, results: Results, cpu_per_call: dict[str, float]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--mode", choices=["sync", "aio", "both"], default="both")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=1.0, help="per stack per round")
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--seconds", type=float, default=0.5, help="per stack per round")
     parser.add_argument("--serve", choices=STACKS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:

@@ -83,9 +83,9 @@ class MethodObserver:
 
     def __init__(self, meta: CallMeta, reporters: list[Reporter]) -> None:
         self.meta = meta
-        self.starting = tuple(reporters)
-        self.finishing = tuple(reversed(reporters))
-        # Message hooks only for reporters that override them (saves calls per message).
+        # Hooks only for reporters that override them (saves a call per event).
+        self.starting = tuple(r for r in reporters if _overrides(r, "started"))
+        self.finishing = tuple(r for r in reversed(reporters) if _overrides(r, "finished"))
         self.receivers = tuple(r for r in reporters if _overrides(r, "message_received"))
         self.senders = tuple(r for r in reporters if _overrides(r, "message_sent"))
 

@@ -51,7 +51,7 @@ class ServerSpanReporter(NoopReporter):
     def started(self, call: CallState, metadata: dict[str, Any]) -> None:
         parent = _EMPTY
         if not tracing.PROPAGATION_KEYS.isdisjoint(metadata):
-            parent = tracing.EXTRACTOR.extract(metadata)
+            parent = tracing.extract_rpc_parent(metadata) or _EMPTY
         address, port = call.peer
         attrs = self.attrs.copy()
         attrs["network.peer.address"] = address
@@ -137,4 +137,4 @@ class SpanReporterFactory:
 
 def inject_for(span: Any, carrier: dict[str, str]) -> None:
     """traceparent/tracestate/baggage naming `span` as the parent (plus the current baggage)."""
-    tracing.INJECTOR.inject(carrier, context=trace.set_span_in_context(span))
+    tracing.inject_span(span, carrier)

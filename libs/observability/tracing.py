@@ -22,8 +22,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.b3 import B3MultiFormat
 from opentelemetry.propagators.composite import CompositePropagator
@@ -47,10 +47,11 @@ INSTRUMENTATION_NAME = "bytebot.observability"
 
 # Injection writes W3C only; extraction tries W3C first, then B3 (which reads both the single
 # `b3` header and the `x-b3-*` multi headers).
-INJECTOR = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
-EXTRACTOR = CompositePropagator(
-    [B3MultiFormat(), TraceContextTextMapPropagator(), W3CBaggagePropagator()]
-)
+_W3C = TraceContextTextMapPropagator()
+_BAGGAGE = W3CBaggagePropagator()
+INJECTOR = CompositePropagator([_W3C, _BAGGAGE])
+EXTRACTOR = CompositePropagator([B3MultiFormat(), _W3C, _BAGGAGE])
+_B3_KEYS = frozenset({"b3", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled"})
 # Metadata keys that mean "a parent context came with this call" (lets calls without any skip
 # the propagator work entirely).
 PROPAGATION_KEYS = frozenset(
@@ -191,6 +192,30 @@ def extract_context(carrier: Mapping[str, str]) -> otel_context.Context:
     """A context holding the remote parent described by `carrier` (W3C or B3 headers)."""
     lowered = {k.lower(): v for k, v in carrier.items()}
     return EXTRACTOR.extract(lowered)
+
+
+def extract_rpc_parent(metadata: Mapping[str, Any]) -> otel_context.Context | None:
+    """EXTRACTOR.extract for lower-cased RPC metadata, skipping the propagators whose
+    headers are absent (the common call carries a traceparent only); None = no parent."""
+    if _B3_KEYS.isdisjoint(metadata):
+        ctx = _W3C.extract(metadata) if "traceparent" in metadata else None
+        if "baggage" in metadata:
+            ctx = _BAGGAGE.extract(metadata, context=ctx)
+        return ctx
+    return EXTRACTOR.extract(metadata)
+
+
+def inject_span(span: Span, carrier: dict[str, str]) -> None:
+    """INJECTOR.inject naming `span` as the parent, plus the current baggage: W3C
+    `traceparent` (and `tracestate`) written directly, the baggage propagator only when
+    there is baggage."""
+    ctx = span.get_span_context()
+    if ctx.is_valid:
+        carrier["traceparent"] = f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"
+        if ctx.trace_state:
+            carrier["tracestate"] = ctx.trace_state.to_header()
+    if baggage.get_all():
+        _BAGGAGE.inject(carrier)
 
 
 def trace_ids() -> tuple[str, str] | None:

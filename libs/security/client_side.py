@@ -34,7 +34,12 @@ class TokenSource:
         self._mtime: float | None = None
         self._lock = threading.Lock()
         if path is not None:
-            self._reload()
+            try:
+                self._reload()
+            except OSError as exc:
+                raise TlsConfigError(
+                    f"cannot read the client token file {path}: {exc.strerror}"
+                ) from None
             if not self._token:
                 raise TlsConfigError(f"the client token file {path} is empty")
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from libs.security.authn import AuthConfigError, Authenticator
 from libs.security.authz import ServicePolicy
+from libs.security.client_side import ClientSecurity
 from libs.security.guard import Guard
 from libs.security.ratelimit import RateLimiter
 from libs.security.server_side import aio_server_interceptors, sync_server_interceptors
@@ -56,6 +57,9 @@ class ServerSecurity:
             credentials = server_credentials(
                 settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file
             )
+            # outgoing settings too: a missing token or certificate fails the start-up, not
+            # the first call to a dependency
+            ClientSecurity.from_settings(settings)
         except (AuthConfigError, TlsConfigError) as exc:
             raise SecurityConfigError(str(exc)) from None
         limiter = None

@@ -239,7 +239,9 @@ def test_service_to_service_token_and_deadline_propagation(tmp_path):
         assert answer["next"]["subject"] == "worker-1"  # the hop authenticated as the service
         assert answer["next"]["user_id"] == "worker-1"
         # the downstream call had at most the caller's remaining time, not the 30 s default
-        assert 0 < answer["next"]["remaining"] <= answer["remaining"] <= 2.5
+        # (grpc-timeout travels in whole milliseconds, rounded up: allow a few ms)
+        assert 0 < answer["remaining"] <= 2.5
+        assert 0 < answer["next"]["remaining"] <= answer["remaining"] + 0.01
 
     run(scenario())
 
@@ -277,3 +279,58 @@ def test_open_server_warns_on_loopback_and_refuses_other_addresses(tmp_path, cap
     run(scenario())
     warnings = [line for line in log_lines(capsys.readouterr().out) if line["level"] == "warn"]
     assert any("authentication is OFF" in line["message"] for line in warnings)
+
+
+def test_corrupt_request_bytes_are_invalid_argument_not_unknown(tmp_path):
+    """grpc.aio answers an undecodable request with UNKNOWN and the decoder's exception text;
+    the security layer decodes inside the call instead: INVALID_ARGUMENT, counted as 400."""
+    corrupt = b"\x0a\xff\xff\xff\xff\x0f"
+
+    async def scenario() -> None:
+        async with start_service(probe.ENTRY, token_overrides(tmp_path)) as svc:
+            async with aio.insecure_channel(svc.grpc_target) as channel:
+                for path in ("Unary", "ServerStream"):
+                    factory = channel.unary_stream if path == "ServerStream" else \
+                        channel.unary_unary
+                    rpc = factory(f"/{SERVICE}/{path}", None, None)
+                    call = rpc(corrupt, metadata=bearer("alice"), timeout=5)
+                    code, details = await code_of(_drain(call) if path == "ServerStream"
+                                                  else call)
+                    assert code is grpc.StatusCode.INVALID_ARGUMENT, details
+                    assert "not a valid protobuf message" in details
+                    # credentials are checked first: no token, no decoding
+                    call = rpc(corrupt, timeout=5)
+                    code, _ = await code_of(_drain(call) if path == "ServerStream" else call)
+                    assert code is UNAUTH
+            metrics = svc.observability.render_metrics(None)[0].decode()
+        assert metric(metrics, "bytebot_api_requests_total", status_code="400") == 2
+
+    run(scenario())
+
+
+def test_grpcurl_with_and_without_a_token(tmp_path):
+    """What an operator does: grpcurl -H 'authorization: Bearer …'."""
+    from tests.integration.runtime.conftest import grpcurl_path
+
+    async def grpcurl(target: str, *args: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            grpcurl_path(), "-plaintext", *args[:-1], target, args[-1],
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), 30)
+        return process.returncode or 0, out.decode()
+
+    async def scenario() -> None:
+        async with start_service(probe.ENTRY, token_overrides(tmp_path)) as svc:
+            header = f"authorization: Bearer {TOKENS['alice'][0]}"
+            code, out = await grpcurl(svc.grpc_target, "list")
+            assert code != 0 and "Unauthenticated" in out
+            code, out = await grpcurl(svc.grpc_target, "-H", header, "list")
+            assert code == 0 and SERVICE in out, out
+            code, out = await grpcurl(svc.grpc_target, "-H", header, "-d", "{}",
+                                      f"{SERVICE}/Unary")
+            assert code == 0 and '\\"subject\\": \\"alice\\"' in out, out
+            code, out = await grpcurl(svc.grpc_target, "-d", "{}", f"{SERVICE}/Unary")
+            assert code != 0 and "Unauthenticated" in out and "missing credentials" in out
+
+    run(scenario())

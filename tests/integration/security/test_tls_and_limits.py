@@ -14,7 +14,7 @@ from bytebot.testing.v1 import conformance_pb2_grpc as pb_grpc
 from grpc import aio
 
 import libs.observability as observability
-from libs.observability.testing.conformance import SyncConformance, start_sync_server
+from libs.observability.testing.conformance import SERVICE, SyncConformance, start_sync_server
 from libs.runtime.config import ServiceSettings, load_settings
 from libs.runtime.server import start_service
 from libs.security.client_side import ClientSecurity, channel_credentials
@@ -193,6 +193,11 @@ def test_sync_server_flavour(tmp_path, capsys):
             # the next call on the same pool thread is not bob: nothing leaks between calls
             with pytest.raises(grpc.RpcError):
                 stub.Unary(req, timeout=5)
+            # an undecodable request: INVALID_ARGUMENT (the sync server alone says INTERNAL)
+            raw = channel.unary_unary(f"/{SERVICE}/Unary", None, None)
+            with pytest.raises(grpc.RpcError) as info:
+                raw(b"\x0a\xff\xff\xff\xff\x0f", metadata=bearer("bob"), timeout=5)
+            assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     finally:
         server.stop(0)
     users = set()

@@ -148,5 +148,13 @@ def test_security_settings_from_environment_and_errors(tmp_path):
         ServerSecurity.from_settings(load_settings(ServiceSettings, {"auth_mode": "magic"}))
     with pytest.raises(SecurityConfigError, match="go together"):
         ServerSecurity.from_settings(load_settings(ServiceSettings, {"tls_cert_file": "/x"}))
+    with pytest.raises(SecurityConfigError, match="cannot read the client token file"):
+        ServerSecurity.from_settings(
+            load_settings(ServiceSettings, {"client_token_file": str(tmp_path / "nope")})
+        )
+    with pytest.raises(SecurityConfigError, match="cannot read TLS CA bundle"):
+        ServerSecurity.from_settings(
+            load_settings(ServiceSettings, {"tls_ca_file": str(tmp_path / "nope.pem")})
+        )
     with pytest.raises(SettingsError, match="BYTEBOT_PRODUCTION_MODE"):
         load_settings(ServiceSettings, environ={"BYTEBOT_PRODUCTION_MODE": "perhaps"})
