@@ -23,12 +23,19 @@ from typing import Any
 
 from opentelemetry import trace as trace_api
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.trace import Event, ReadableSpan, Tracer, sampling
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, Tracer, sampling
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 _time_ns = time.time_ns
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _UNSET = Status(StatusCode.UNSET)
+
+
+def _noop_hook(processor: Any, hook: str) -> bool:
+    if type(processor) in (BatchSpanProcessor, SimpleSpanProcessor):
+        return True
+    return getattr(type(processor), hook, None) is getattr(SpanProcessor, hook, None)
 
 
 def _is_default_parent_based(sampler: Any) -> bool:
@@ -62,6 +69,21 @@ class RpcSpanFactory:
         self.scope = tracer._instrumentation_scope
         self.info = tracer.instrumentation_info
         self.enabled = tracer._is_enabled()
+        self._seen: Any = object()
+        self._on_start = self._on_ending = True
+
+    def _refresh_hooks(self) -> None:
+        """Call `on_start` / `_on_ending` only when some processor does something there (the
+        batch and simple processors don't); re-checked when the processor list changes."""
+        procs = getattr(self.processor, "_span_processors", None)
+        if procs is self._seen:
+            return
+        self._seen = procs
+        if procs is None:
+            self._on_start = self._on_ending = True
+            return
+        self._on_start = any(not _noop_hook(p, "on_start") for p in procs)
+        self._on_ending = any(not _noop_hook(p, "_on_ending") for p in procs)
 
     def start(self, name: str, kind: SpanKind, parent_context: Any,
               attributes: dict[str, Any]) -> trace_api.Span:
@@ -95,7 +117,9 @@ class RpcSpanFactory:
         if not recording:
             return trace_api.NonRecordingSpan(context)
         span = RpcSpan(self, name, kind, context, parent, attributes)
-        self.processor.on_start(span, parent_context=parent_context)
+        self._refresh_hooks()
+        if self._on_start:
+            self.processor.on_start(span, parent_context=parent_context)
         return span
 
 
@@ -225,6 +249,8 @@ class RpcSpan(trace_api.Span):
             return
         self._end = end_time if end_time is not None else _time_ns()
         f = self._f
+        if f._on_ending:
+            f.processor._on_ending(self)
         f.processor.on_end(
             ReadableSpan(
                 name=self._name,

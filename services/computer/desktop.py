@@ -153,16 +153,30 @@ class Desktop:
 
     def type_text(self, text: str, delay: float, stop: threading.Event) -> None:
         """Type text character by character (US layout; see keyboard.py for the rest)."""
-        for i, char in enumerate(text):
-            if stop.is_set():
-                raise Interrupted
-            if i and delay > 0:
-                self._display.sync()
-                pause(stop, delay)
-            keysym = char_keysym(char)
-            self.key_down(keysym)
-            self.key_up(keysym)
+        keysyms = [char_keysym(char) for char in text]
+        for start, end, unmapped in self._stretches(keysyms):
+            self.keyboard.prepare(unmapped)  # binds them all at once (see keyboard.py)
+            for i in range(start, end):
+                if stop.is_set():
+                    raise Interrupted
+                if i and delay > 0:
+                    self._display.sync()
+                    pause(stop, delay)
+                self.key_down(keysyms[i])
+                self.key_up(keysyms[i])
         self._display.flush()  # one batch; the caller's pointer query is the round trip
+
+    def _stretches(self, keysyms: list[int]) -> Iterator[tuple[int, int, set[int]]]:
+        """Cut the text into stretches of at most `spare_count` distinct unmapped keysyms."""
+        limit = max(1, self.keyboard.spare_count)  # 0 spares: typing one raises NoSpareKeycode
+        start, unmapped = 0, set[int]()
+        for i, keysym in enumerate(keysyms):
+            if self.keyboard.needs_spare(keysym) and keysym not in unmapped:
+                if len(unmapped) == limit:
+                    yield start, i, unmapped
+                    start, unmapped = i, set()
+                unmapped.add(keysym)
+        yield start, len(keysyms), unmapped
 
     def release_all(self) -> None:
         """Release every key and button this process still holds."""

@@ -6,8 +6,12 @@ XF86 media key on a bare Xvfb) is bound to a *spare* keycode — one with no key
 — with `ChangeKeyboardMapping`, the technique xdotool uses. Bindings are kept, not reverted
 after each key: clients translate a key event with the map they fetched after the
 `MappingNotify`, so reverting right away can make them see the old (empty) binding. When every
-spare keycode is in use, the least recently used one is rebound, after a short grace period
-since its last use. All spare keycodes are restored to empty on `close()`.
+spare keycode is in use, the least recently used ones are rebound, after a grace period since
+their last events reached the server: a client fetches the new map only when it gets to those
+events, and a loaded client can lag well behind (100 ms was not enough with the machine at
+load 15). `prepare()` rebinds all the keycodes a stretch of text needs at once, so typing
+more distinct unmapped characters than there are spare keycodes pays the grace once per
+stretch, not once per character. All spare keycodes are restored to empty on `close()`.
 
 Not thread-safe: used only from the display thread.
 """
@@ -23,7 +27,7 @@ from Xlib.display import Display
 
 # How long a rebound spare keycode must have been idle, so that clients are done translating
 # the previous key event with the previous binding.
-REBIND_GRACE_SECONDS = 0.1
+REBIND_GRACE_SECONDS = 0.3
 
 _SHIFT_L = XK.string_to_keysym("Shift_L")
 
@@ -105,34 +109,68 @@ class Keyboard:
             return found
         return self._bind(keysym)
 
+    def needs_spare(self, keysym: int) -> bool:
+        """Whether `keysym` is missing from the keymap proper (typed with a spare keycode)."""
+        found = self._lookup.get(keysym)
+        return found is None or found.keycode in self._bound
+
+    def prepare(self, keysyms: set[int]) -> None:
+        """Bind every keysym of `keysyms` that is not bound yet, all at once (at most
+        `spare_count` of them), recycling the least recently used bindings not among them."""
+        missing = [k for k in keysyms if k not in self._lookup]
+        if not missing:
+            return
+        if len(keysyms) > len(self._spares):
+            raise NoSpareKeycode("more distinct unmapped keys than spare keycodes")
+        free = [k for k in self._spares if k not in self._bound]
+        victims = [k for k, (sym, _) in self._bound.items() if sym not in keysyms]
+        keycodes = free[: len(missing)]
+        keycodes += self._recycle(victims[: len(missing) - len(keycodes)])
+        for keysym, keycode in zip(missing, keycodes, strict=True):
+            self._assign(keycode, keysym)
+        self._display.sync()
+        self._synced_at = time.monotonic()
+
+    def _recycle(self, keycodes: list[int]) -> list[int]:
+        """Free bound spare keycodes once clients are done with their bindings."""
+        if not keycodes:
+            return []
+        # Key events are only buffered until a flush: the old bindings' last events may not
+        # even have reached the server yet. Sync first, and count the grace from when they
+        # surely did (now, if they were pressed after the previous sync).
+        self._display.sync()
+        now = time.monotonic()
+        last_use = max(self._bound[k][1] for k in keycodes)
+        if last_use > self._synced_at:
+            last_use = now
+        self._synced_at = now
+        idle = now - last_use
+        if idle < REBIND_GRACE_SECONDS:
+            time.sleep(REBIND_GRACE_SECONDS - idle)
+        for keycode in keycodes:
+            old_keysym, _ = self._bound.pop(keycode)
+            self._lookup.pop(old_keysym, None)
+        return keycodes
+
+    def _assign(self, keycode: int, keysym: int) -> Stroke:
+        # Both levels carry the keysym, so a held Shift does not change what is typed.
+        row = [keysym, keysym] + [0] * (self._per_keycode - 2)
+        self._display.change_keyboard_mapping(keycode, [row])
+        stroke = Stroke(keycode, shift=False)
+        self._lookup[keysym] = stroke
+        self._bound[keycode] = (keysym, time.monotonic())
+        return stroke
+
     def _bind(self, keysym: int) -> Stroke:
         if not self._spares:
             raise NoSpareKeycode("the keyboard map has no spare keycode to type this key with")
         if len(self._bound) < len(self._spares):
             keycode = next(k for k in self._spares if k not in self._bound)
         else:
-            keycode, (old_keysym, last_use) = next(iter(self._bound.items()))
-            # Key events are only buffered until a flush: the old binding's last events may not
-            # even have reached the server yet. Sync first, and count the grace from when they
-            # surely did (now, if they were pressed after the previous sync).
-            self._display.sync()
-            now = time.monotonic()
-            if last_use > self._synced_at:
-                last_use = now
-            self._synced_at = now
-            idle = now - last_use
-            if idle < REBIND_GRACE_SECONDS:
-                time.sleep(REBIND_GRACE_SECONDS - idle)
-            del self._bound[keycode]
-            self._lookup.pop(old_keysym, None)
-        # Both levels carry the keysym, so a held Shift does not change what is typed.
-        row = [keysym, keysym] + [0] * (self._per_keycode - 2)
-        self._display.change_keyboard_mapping(keycode, [row])
+            keycode = self._recycle([next(iter(self._bound))])[0]
+        stroke = self._assign(keycode, keysym)
         self._display.sync()
         self._synced_at = time.monotonic()
-        stroke = Stroke(keycode, shift=False)
-        self._lookup[keysym] = stroke
-        self._bound[keycode] = (keysym, time.monotonic())
         return stroke
 
     def close(self) -> None:

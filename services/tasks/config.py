@@ -28,10 +28,13 @@ class TasksSettings(ServiceSettings):
 class TasksApiSettings(TasksSettings):
     grpc_port: int = 50051
     http_port: int = 9464
-    # WatchTask re-reads the event table at least this often (seconds). Unset: 0.5 s on
-    # SQLite (the only way to see another process's writes), 5 s on PostgreSQL (a safety
-    # net: LISTEN/NOTIFY wakes watchers at once).
+    # WatchTask wake-ups from other processes. PostgreSQL: LISTEN/NOTIFY wakes watchers at
+    # once; each stream also re-reads every watch_poll_seconds (unset: 5 s) as a safety net.
+    # SQLite (no cross-process signal): one poll per process of the events appended since
+    # the last look, every watch_poll_seconds (unset: 0.1 s) while anyone watches, backing
+    # off to watch_poll_max_seconds while nothing changes.
     watch_poll_seconds: float | None = None
+    watch_poll_max_seconds: float = 1.0
     # max_attempts of tasks created without one.
     default_max_attempts: int = 3
 
@@ -52,8 +55,13 @@ class TasksWorkerSettings(TasksSettings):
     # Unset: w-<hostname>-<pid>-<random>.
     worker_id: str | None = None
     worker_concurrency: int = 4
-    # How often an idle worker looks for claimable tasks.
-    poll_interval_seconds: float = 1.0
+    # An idle worker wakes at once when a task is created or requeued in its own process or
+    # (PostgreSQL LISTEN) anywhere; otherwise it probes the queue with a cheap read every
+    # poll_interval_seconds, backing off to poll_max_interval_seconds while the queue stays
+    # empty (SQLite across processes has no notification), and never later than a
+    # scheduled task's due time.
+    poll_interval_seconds: float = 0.1
+    poll_max_interval_seconds: float = 1.0
     # A claim is a lease: renewed every heartbeat_interval_seconds; a worker silent for
     # lease_seconds is presumed dead and its task goes back to the queue.
     lease_seconds: float = 30.0

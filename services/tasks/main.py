@@ -22,9 +22,19 @@ from services.tasks import migrate
 from services.tasks.config import TasksApiSettings, TasksSettings, TasksWorkerSettings
 from services.tasks.db import Database, describe_url
 from services.tasks.executor import RetryPolicy, StepExecutor
-from services.tasks.metrics import TaskMetrics, database_connections_gauge
-from services.tasks.notifications import EventHub, PostgresListener
+from services.tasks.metrics import (
+    TaskMetrics,
+    database_connections_gauge,
+    instrument_queries,
+)
+from services.tasks.notifications import (
+    LOCAL_BUS,
+    EventHub,
+    PostgresListener,
+    SqliteEventPoller,
+)
 from services.tasks.queue import TaskQueue
+from services.tasks.queue_watch import QueueWatch
 from services.tasks.servicer import TaskServicer
 from services.tasks.store import TaskStore
 from services.tasks.worker import TaskWorker, WorkerOptions, default_worker_id
@@ -48,6 +58,7 @@ class _Common:
         self.store = TaskStore(self.db, notify_channel=settings.notify_channel)
         self.metrics = TaskMetrics(runtime.registry, user_label_cap=settings.user_label_cap)
         database_connections_gauge(runtime.registry, self.db)
+        instrument_queries(runtime.registry, self.db.engine)
         self.refresh_seconds = settings.queue_length_refresh_seconds
         log.info("task database", url=describe_url(self.db.url))
 
@@ -73,29 +84,43 @@ class _Common:
 def build_api(settings: TasksApiSettings, runtime: RuntimeContext) -> ServiceSpec:
     common = _Common(settings, runtime)
     hub = EventHub()
-    common.store.add_listener(hub.notify_threadsafe)
-    poll = settings.watch_poll_seconds
-    if poll is None:
-        poll = 5.0 if common.db.is_postgresql else 0.5
+    # Every event committed in this process (by this API or a worker sharing the process).
+    unsubscribe = LOCAL_BUS.subscribe(common.store.bus_key, hub.notify_threadsafe)
+    background: list[Callable[[], Awaitable[None]]] = [common.refresh_queue_lengths]
+    if common.db.is_postgresql:
+        # LISTEN wakes the watchers; each stream re-reads now and then as a safety net.
+        safety_net = settings.watch_poll_seconds or 5.0
+        listener = PostgresListener.for_hub(common.db.url, settings.notify_channel, hub)
+        background.append(listener.run)
+    else:
+        # The poller wakes the watchers; the per-stream re-read is only a safety net.
+        poller = SqliteEventPoller(
+            common.db,
+            hub,
+            min_interval=settings.watch_poll_seconds or 0.1,
+            max_interval=settings.watch_poll_max_seconds,
+        )
+        safety_net = max(5.0, settings.watch_poll_max_seconds)
+        background.append(poller.run)
     servicer = TaskServicer(
         common.db,
         common.store,
         hub,
         common.metrics,
         default_max_attempts=settings.default_max_attempts,
-        watch_poll_seconds=poll,
+        watch_poll_seconds=safety_net,
     )
-    background: list[Callable[[], Awaitable[None]]] = [common.refresh_queue_lengths]
-    if common.db.is_postgresql:
-        listener = PostgresListener(common.db.url, settings.notify_channel, hub)
-        background.append(listener.run)
+
+    async def unsubscribe_hub() -> None:
+        unsubscribe()
+
     return ServiceSpec(
         servicers=[(tasks_pb2_grpc.add_TaskServiceServicer_to_server, servicer)],
         service_names=[SERVICE_NAME],
         startup_steps=[StartupStep("database_migrations", common.run_migrations)],
         readiness_checks={"database": common.check_database},
         background=background,
-        shutdown_hooks=[common.close],
+        shutdown_hooks=[unsubscribe_hub, common.close],
     )
 
 
@@ -137,6 +162,20 @@ def build_worker(settings: TasksWorkerSettings, runtime: RuntimeContext) -> Serv
         retry_backoff_seconds=settings.retry_backoff_seconds,
         retry_backoff_max_seconds=settings.retry_backoff_max_seconds,
     )
+    background: list[Callable[[], Awaitable[None]]] = []
+    listener: PostgresListener | None = None
+    watch = QueueWatch(
+        common.store,
+        min_interval=settings.poll_interval_seconds,
+        max_interval=settings.poll_max_interval_seconds,
+        pushed=lambda: listener is not None and listener.connected.is_set(),
+    )
+    if common.db.is_postgresql:
+        # Task created or requeued anywhere → NOTIFY → this worker claims at once.
+        listener = PostgresListener(
+            common.db.url, settings.notify_channel, watch.on_payload, watch.wake
+        )
+        background.append(listener.run)
     worker = TaskWorker(
         common.db,
         queue,
@@ -146,12 +185,14 @@ def build_worker(settings: TasksWorkerSettings, runtime: RuntimeContext) -> Serv
             worker_id=settings.worker_id or default_worker_id(),
             concurrency=settings.worker_concurrency,
             poll_interval_seconds=settings.poll_interval_seconds,
+            poll_max_interval_seconds=settings.poll_max_interval_seconds,
             heartbeat_interval_seconds=settings.heartbeat_interval_seconds,
             task_timeout_seconds=settings.task_timeout_seconds,
             reap_interval_seconds=settings.reap_interval_seconds,
         ),
         # Claim only while ready (dependencies answer) and not shutting down.
         may_claim=lambda: runtime.health.snapshot().ready,
+        watch=watch,
     )
     checks: dict[str, Callable[[], Awaitable[None]]] = {}
     if "database" in settings.worker_dependencies:
@@ -167,7 +208,7 @@ def build_worker(settings: TasksWorkerSettings, runtime: RuntimeContext) -> Serv
     return ServiceSpec(
         startup_steps=[StartupStep("database_migrations", common.run_migrations)],
         readiness_checks=checks,
-        background=[worker.run, worker.reap_forever, common.refresh_queue_lengths],
+        background=[worker.run, worker.reap_forever, common.refresh_queue_lengths, *background],
         shutdown_hooks=[drain, common.close],
     )
 

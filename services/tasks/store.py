@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 
 from services.tasks.db import Database
+from services.tasks.notifications import LOCAL_BUS, database_key, notify_payload
 from services.tasks.records import (
     EventRecord,
     EventType,
@@ -70,7 +71,7 @@ class InvalidPageTokenError(ValueError):
 class Transaction:
     conn: Connection
     now: datetime
-    notifications: list[tuple[str, int]] = field(default_factory=list)
+    notifications: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class TaskStore:
         self.db = db
         self.notify_channel = notify_channel
         self._listeners: list[EventListener] = []
+        self.bus_key = database_key(db.url)
 
     # ---- plumbing shared with the queue ----------------------------------------------------
 
@@ -104,9 +106,10 @@ class TaskStore:
         with self.db.write() as conn:
             tx = Transaction(conn=conn, now=now or utcnow())
             yield tx
-        for task_id, seq in tx.notifications:
+        for task_id, seq, event_type in tx.notifications:
             for listener in self._listeners:
                 listener(task_id, seq)
+            LOCAL_BUS.publish(self.bus_key, task_id, seq, event_type)
 
     def update_with_event(
         self,
@@ -158,8 +161,9 @@ class TaskStore:
         )
         if self.db.is_postgresql:
             # Delivered at commit, in commit order, and never for a rolled-back change.
-            tx.conn.execute(select(func.pg_notify(self.notify_channel, f"{task_id}:{seq}")))
-        tx.notifications.append((task_id, seq))
+            payload = notify_payload(task_id, seq, event_type)
+            tx.conn.execute(select(func.pg_notify(self.notify_channel, payload)))
+        tx.notifications.append((task_id, seq, event_type))
 
     # ---- API operations --------------------------------------------------------------------
 
@@ -345,6 +349,13 @@ class TaskStore:
             for priority, count in conn.execute(stmt):
                 counts[int(priority)] = int(count)
         return counts
+
+    def next_available_at(self) -> datetime | None:
+        """When the earliest PENDING task is (or was) claimable; None if the queue is empty.
+        A read through the claim-order index: what an idle worker asks between claims."""
+        stmt = select(func.min(tasks.c.available_at)).where(tasks.c.status == Status.PENDING)
+        with self.db.read() as conn:
+            return conn.execute(stmt).scalar()
 
     # ---- helpers ----------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from services.tasks.db import Database
 from services.tasks.executor import StepExecutor, StepFailedError
 from services.tasks.metrics import TaskMetrics
 from services.tasks.queue import CancelRequestedError, LeaseLostError, TaskQueue
+from services.tasks.queue_watch import QueueWatch
 from services.tasks.records import Claim, Status, TaskRecord
 
 log = get_logger(__name__)
@@ -48,7 +49,10 @@ def default_worker_id() -> str:
 class WorkerOptions:
     worker_id: str
     concurrency: int = 1
-    poll_interval_seconds: float = 1.0
+    # Idle: probe the queue every poll_interval_seconds, backing off to poll_max_interval_seconds
+    # (see QueueWatch); queue events in this process or over LISTEN wake the worker at once.
+    poll_interval_seconds: float = 0.1
+    poll_max_interval_seconds: float = 1.0
     heartbeat_interval_seconds: float = 10.0
     task_timeout_seconds: float = 3600.0
     reap_interval_seconds: float = 5.0
@@ -72,6 +76,7 @@ class TaskWorker:
         options: WorkerOptions,
         *,
         may_claim: Callable[[], bool] = lambda: True,
+        watch: QueueWatch | None = None,
     ) -> None:
         self.db = db
         self.may_claim = may_claim
@@ -82,6 +87,11 @@ class TaskWorker:
         self._slots = asyncio.Semaphore(options.concurrency)
         self._stopping = asyncio.Event()
         self._running: dict[str, _Running] = {}
+        self.watch = watch or QueueWatch(
+            queue.store,
+            min_interval=options.poll_interval_seconds,
+            max_interval=options.poll_max_interval_seconds,
+        )
 
     @property
     def worker_id(self) -> str:
@@ -96,27 +106,32 @@ class TaskWorker:
     async def run(self) -> None:
         """Claim and start tasks until `stop()`."""
         log.info("worker started", workerId=self.worker_id, concurrency=self.options.concurrency)
-        while not self._stopping.is_set():
-            await self._slots.acquire()
-            if self._stopping.is_set():
-                self._slots.release()
-                break
-            if not self.may_claim():
-                self._slots.release()
-                await self._idle()
-                continue
-            try:
-                claim = await self._claim()
-            except Exception as exc:
-                self._slots.release()
-                log.warning("claim failed; database unavailable?", error=_describe(exc))
-                await self._idle()
-                continue
-            if claim is None:
-                self._slots.release()
-                await self._idle()
-                continue
-            self._start(claim)
+        self.watch.start()
+        try:
+            while not self._stopping.is_set():
+                await self._slots.acquire()
+                if self._stopping.is_set():
+                    self._slots.release()
+                    break
+                if not self.may_claim():
+                    self._slots.release()
+                    await self._pause(self.options.poll_interval_seconds)
+                    continue
+                try:
+                    claim = await self._claim()
+                except Exception as exc:
+                    self._slots.release()
+                    log.warning("claim failed; database unavailable?", error=_describe(exc))
+                    await self._pause(self.options.poll_max_interval_seconds)
+                    continue
+                if claim is None:
+                    self._slots.release()
+                    await self.watch.wait(self._stopping)
+                    continue
+                self.watch.activity()
+                self._start(claim)
+        finally:
+            self.watch.close()
 
     async def _claim(self) -> Claim | None:
         """One claim; if we are cancelled (shutdown) while the database thread is claiming,
@@ -131,9 +146,9 @@ class TaskWorker:
                     await self.db.run(self.queue.release, claim, "worker stopped while claiming")
             raise
 
-    async def _idle(self) -> None:
+    async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.options.poll_interval_seconds):
+            async with asyncio.timeout(seconds):
                 await self._stopping.wait()
 
     def _start(self, claim: Claim) -> None:

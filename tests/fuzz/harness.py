@@ -37,7 +37,7 @@ CLIENT_ERRORS = {
     grpc.StatusCode.ABORTED,
 }
 
-DEFAULT_EXAMPLES = 80
+DEFAULT_EXAMPLES = 50
 _IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _RUNS = re.compile(r"(.)\1{15,}")  # "hhhh..." -> "h<x3000>" in reports
 

@@ -5,7 +5,7 @@ SQLite in a tmp dir, computer on its own Xvfb (files confined to a tmp root, app
 limited to harmless entries, waits and typing clamped), inference on the CPU backend,
 telemetry probing an address where nothing listens. Every answer must be OK or a well-formed
 client error and the service must still be ready afterwards. Cases per RPC are printed
-(`pytest -s`); `BYTEBOT_FUZZ_EXAMPLES=N` raises the examples per RPC (default 80).
+(`pytest -s`); `BYTEBOT_FUZZ_EXAMPLES=N` raises the examples per RPC (default 50).
 """
 
 from __future__ import annotations

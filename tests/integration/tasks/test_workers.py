@@ -3,7 +3,6 @@ SIGKILL, steps executed by the real computer service on Xvfb, cancel between ste
 
 from __future__ import annotations
 
-import shutil
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -120,17 +119,6 @@ def test_two_worker_processes_run_each_of_500_tasks_exactly_once(
 
 
 # ---- with the real computer service -------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def computer() -> Iterator[ServiceProcess]:
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed")
-    proc = ServiceProcess("computer", {}, env={"DISPLAY": ""})
-    proc.env.pop("DISPLAY", None)
-    proc.start(timeout=60)
-    yield proc
-    proc.stop()
 
 
 @pytest.mark.xvfb
