@@ -16,6 +16,7 @@ like Pillow's, skips Pillow's BGRX unpacking).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import mss
@@ -60,17 +61,27 @@ class ScreenCapture:
             self._plain = mss.MSS(display=self._display_name)
         return self._plain
 
+    def _grab_checked(self, cursor: bool, box: dict[str, int]) -> Any:
+        """One mss grab. mss's XCB backend reports a vanished X server with a bare
+        AssertionError from its reply check; that is a lost display (UNAVAILABLE), not a bug
+        of ours, so it becomes a ScreenShotError and the grabbers reconnect next time."""
+        try:
+            return self._grabber(cursor).grab(box)
+        except AssertionError as error:
+            self.close()
+            raise ScreenShotError(f"lost the X display {self._display_name}: {error!r}") from None
+
     def grab(self, region: Region, show_cursor: bool, pointer: Point | None) -> np.ndarray:
         """The pixels of `region` (screen coordinates): an (H, W, 4) BGRX uint8 array."""
         box = {"left": region.x, "top": region.y, "width": region.width, "height": region.height}
         use_xfixes = show_cursor and self._xfixes_cursor
         try:
-            shot = self._grabber(use_xfixes).grab(box)
+            shot = self._grab_checked(use_xfixes, box)
         except ScreenShotError as error:
             if not use_xfixes or "XFixes" not in str(error):
                 raise
             self._xfixes_cursor = False
-            shot = self._grabber(False).grab(box)
+            shot = self._grab_checked(False, box)
             use_xfixes = False
         # A view of the fresh bytearray mss made for this shot: ours alone, no copy needed.
         frame = np.asarray(shot).reshape(shot.height, shot.width, 4)

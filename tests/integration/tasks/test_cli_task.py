@@ -60,7 +60,9 @@ def table_rows(text: str) -> list[dict[str, str]]:
     lines = text.splitlines()
     header = lines[0]
     titles = header.split()
-    starts = [header.index(title) for title in titles]
+    starts: list[int] = []
+    for title in titles:  # left to right: CREATED must not match inside CREATED_BY
+        starts.append(header.index(title, starts[-1] + 1 if starts else 0))
     ends = [*starts[1:], None]
     return [
         {t: line[s:e].strip() for t, s, e in zip(titles, starts, ends, strict=True)}
