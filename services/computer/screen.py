@@ -15,6 +15,7 @@ like Pillow's, skips Pillow's BGRX unpacking).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,10 +91,15 @@ class ScreenCapture:
         return frame
 
     def close(self) -> None:
-        for grabber in (self._plain, self._with_cursor):
-            if grabber is not None:
-                grabber.close()
+        # Forget the grabbers BEFORE closing them: closing one on a dead connection raises
+        # mss's XError half-way, and a second close of the same XCB connection aborts the
+        # whole process (double xcb_disconnect).
+        grabbers = (self._plain, self._with_cursor)
         self._plain = self._with_cursor = None
+        for grabber in grabbers:
+            if grabber is not None:
+                with suppress(Exception):
+                    grabber.close()
 
 
 _ARROW = np.array([(0, 0), (0, 16), (4, 12), (7, 19), (10, 18), (7, 11), (12, 11)], np.int32)

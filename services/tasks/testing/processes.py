@@ -34,6 +34,9 @@ class ServiceProcess:
         self, service: str, settings: dict[str, Any], env: dict[str, str] | None = None
     ) -> None:
         self.service = service
+        # No load balancer to tell in a test: stop at once on SIGTERM (unless a test
+        # measures the propagation delay itself).
+        settings = {"shutdown_propagation_seconds": 0, **settings}
         args = [sys.executable, "-m", "libs.runtime.cli", "serve", service]
         args += ["--grpc-port", "0", "--http-port", "0"]
         for key, value in settings.items():
@@ -96,6 +99,11 @@ class ServiceProcess:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
+    def terminate(self) -> None:
+        """SIGTERM without waiting (stop several at once, then `stop` each)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
     def stop(self, timeout: float = 20.0) -> int | None:
         if self.proc is None:
             return None
@@ -116,3 +124,10 @@ class ServiceProcess:
                     return record
             time.sleep(0.05)
         raise TimeoutError(f"{self.service}: no {message!r} log with {fields} in {timeout}s")
+
+
+def stop_all(procs: list[ServiceProcess], timeout: float = 20.0) -> list[int | None]:
+    """SIGTERM every process first, then wait for each: they drain in parallel."""
+    for proc in procs:
+        proc.terminate()
+    return [proc.stop(timeout) for proc in procs]

@@ -74,7 +74,13 @@ def test_readiness_fails_and_actions_are_unavailable_when_the_display_dies(tmp_p
         await servicer.check_display()
         reply = await servicer.CursorPosition(pb.CursorPositionRequest(), None)
         assert reply.position.x >= 0
+        shot = await servicer.Screenshot(pb.ScreenshotRequest(), None)  # grabbers connected
+        assert shot.image.width == 320
         xvfb.stop()
+        # mss reports the vanished server with a bare AssertionError: still UNAVAILABLE
+        with pytest.raises(RpcError) as lost:
+            await servicer.Screenshot(pb.ScreenshotRequest(), None)
+        assert lost.value.code == grpc.StatusCode.UNAVAILABLE, lost.value
         with pytest.raises((xerror.ConnectionClosedError, OSError, xerror.DisplayError)):
             await servicer.check_display()
         with pytest.raises(RpcError) as failure:

@@ -14,7 +14,7 @@ import pytest
 
 from libs.runtime.cli import main
 from services.tasks.testing.databases import sqlite_url
-from services.tasks.testing.processes import ServiceProcess
+from services.tasks.testing.processes import ServiceProcess, stop_all
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 
@@ -44,8 +44,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, computer: ServiceProcess) -> I
     try:
         yield api.grpc_target
     finally:
-        worker.stop()
-        api.stop()
+        stop_all([worker, api])
 
 
 def bytebot(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -13,7 +13,7 @@ import pytest
 from bytebot.tasks.v1 import tasks_pb2 as T
 from bytebot.tasks.v1 import tasks_pb2_grpc
 
-from services.tasks.testing.processes import ServiceProcess
+from services.tasks.testing.processes import ServiceProcess, stop_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -97,5 +97,5 @@ def test_watch_on_replica_b_follows_changes_through_replica_a_and_a_worker(
         started_at = events[1].task.executed_at.ToDatetime(tzinfo=UTC)
         assert started_at >= soon.scheduled_for.ToDatetime(tzinfo=UTC)  # not claimed early
     finally:
-        codes = [proc.stop() for proc in procs]
+        codes = stop_all(procs)
     assert codes == [0, 0, 0]

@@ -19,7 +19,7 @@ from services.tasks.db import Database
 from services.tasks.records import AttemptOutcome, EventType, Status, StepInput, StepStatus
 from services.tasks.schema import task_attempts, tasks
 from services.tasks.store import TaskStore
-from services.tasks.testing.processes import ServiceProcess
+from services.tasks.testing.processes import ServiceProcess, stop_all
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +92,7 @@ def test_two_worker_processes_run_each_of_500_tasks_exactly_once(
 
         wait_until(completed, 120, "500 completed tasks")
     finally:
-        codes = [w.stop() for w in workers]
+        codes = stop_all(workers)
     assert codes == [0, 0]  # SIGTERM: drained and exited cleanly
 
     with db.read() as conn:
@@ -334,8 +334,7 @@ def test_click_text_that_is_not_on_screen_fails_the_task_saying_so(
             lambda: (t := store.get_task(task.id)) and t.terminal and t, 60, "the task to fail"
         )
     finally:
-        proc.stop()
-        inference.stop()
+        stop_all([proc, inference])
         db.close()
     assert final.status == Status.FAILED
     assert final.error == "step 2 (click_text): text 'Submit' not found on screen"
