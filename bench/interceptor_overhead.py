@@ -188,6 +188,13 @@ class ServerProcess:
 # --- sync clients -----------------------------------------------------------------------
 
 
+def rotated(round_no: int) -> list[str]:
+    """The stacks in a different order each round: no stack always runs right after the
+    same neighbour (or first, when the machine has just been idle)."""
+    k = round_no % len(STACKS)
+    return [*STACKS[k:], *STACKS[:k]]
+
+
 def metadata_for(stack: str) -> Any:
     return None if stack == "ours/echo" else MD
 
@@ -246,8 +253,9 @@ def run_sync(rounds: int, seconds: float) -> tuple[Results, dict[str, float]]:
         results: Results = {"sequential": {}, "16 in flight": {}}
         cpu = dict.fromkeys(STACKS, 0.0)
         calls = dict.fromkeys(STACKS, 0)
-        for _ in range(rounds):
-            for name, stub in stubs.items():
+        for r in range(rounds):
+            for name in rotated(r):
+                stub = stubs[name]
                 before = servers[name].cpu()
                 for scenario, fn in (("sequential", sync_sequential),
                                      ("16 in flight", sync_in_flight)):
@@ -315,8 +323,9 @@ async def run_aio_async(rounds: int, seconds: float) -> tuple[Results, dict[str,
         results: Results = {"sequential": {}, "16 in flight": {}}
         cpu = dict.fromkeys(STACKS, 0.0)
         calls = dict.fromkeys(STACKS, 0)
-        for _ in range(rounds):
-            for name, stub in stubs.items():
+        for r in range(rounds):
+            for name in rotated(r):
+                stub = stubs[name]
                 before = servers[name].cpu()
                 for scenario, fn in (("sequential", aio_sequential),
                                      ("16 in flight", aio_in_flight)):
@@ -341,8 +350,8 @@ def report(mode: str, results: Results, cpu_per_call: dict[str, float]) -> None:
         bare = statistics.median(by_stack["bare"])
         print(f"\n[{mode}] unary echo, {scenario}  (median of {len(by_stack['bare'])} rounds)")
         print(f"  {'stack':<13} {'calls/s':>9} {'x bare':>7} {'µs added/call':>14}")
-        for name, values in by_stack.items():
-            rate = statistics.median(values)
+        for name in STACKS:
+            rate = statistics.median(by_stack[name])
             added = (1e6 / rate - 1e6 / bare) if rate else float("nan")
             print(f"  {name:<13} {rate:9.0f} {rate / bare:7.2f} {added:14.1f}")
     print(f"[{mode}] server CPU µs/call: "

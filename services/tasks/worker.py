@@ -40,6 +40,8 @@ from services.tasks.records import Claim, Status, TaskRecord
 
 log = get_logger(__name__)
 
+NOT_READY_PAUSE_SECONDS = 0.2
+
 
 def default_worker_id() -> str:
     return f"w-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
@@ -114,8 +116,12 @@ class TaskWorker:
                     self._slots.release()
                     break
                 if not self.may_claim():
+                    # Not ready (a dependency is down, or still starting): an in-memory
+                    # check, so look again soon.
                     self._slots.release()
-                    await self._pause(self.options.poll_interval_seconds)
+                    await self._pause(
+                        min(NOT_READY_PAUSE_SECONDS, self.options.poll_interval_seconds)
+                    )
                     continue
                 try:
                     claim = await self._claim()

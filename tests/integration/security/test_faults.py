@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -193,9 +194,18 @@ def test_sigterm_under_load_completes_in_flight_calls_and_loses_nothing(tmp_path
     for t in threads:
         t.join(30)
     assert code == 0
-    # after SIGTERM, calls are refused (UNAVAILABLE: retry elsewhere), never half-done
-    assert set(failures) <= {grpc.StatusCode.UNAVAILABLE}, failures
+    # after SIGTERM, calls are refused: UNAVAILABLE (retry elsewhere) or, for a call that
+    # arrives in the instant the listener closes, CANCELLED from grpc core; never an error
+    # of ours (INTERNAL/UNKNOWN) and never a hang
+    allowed = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
+    assert set(failures) <= allowed, failures
     assert api.logs("service stopped")
+    # no phantom writes: rows beyond the acknowledged ones can only come from the few calls
+    # whose answer was lost (CANCELLED at the boundary)
+    with sqlite3.connect(tmp_path / "tasks.db") as conn:
+        (rows,) = conn.execute("select count(*) from tasks").fetchone()
+    cancelled = failures.count(grpc.StatusCode.CANCELLED)
+    assert len(acknowledged) <= rows <= len(acknowledged) + cancelled
     # every acknowledged task is in the database
     again = ServiceProcess("tasks-api", {"database_url": db}).start()
     try:
@@ -208,8 +218,8 @@ def test_sigterm_under_load_completes_in_flight_calls_and_loses_nothing(tmp_path
                 except grpc.RpcError as exc:
                     missing.append((task_id, exc.code()))
         assert not missing, missing[:5]
-        print(f"\nSIGTERM under load: {len(acknowledged)} acknowledged, 0 lost; "
-              f"refused afterwards: {len(failures)}")
+        print(f"\nSIGTERM under load: {len(acknowledged)} acknowledged, 0 lost; refused "
+              f"afterwards: {len(failures)} ({cancelled} CANCELLED at the boundary)")
     finally:
         again.stop()
 

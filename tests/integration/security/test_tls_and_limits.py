@@ -198,6 +198,14 @@ def test_sync_server_flavour(tmp_path, capsys):
             with pytest.raises(grpc.RpcError) as info:
                 raw(b"\x0a\xff\xff\xff\xff\x0f", metadata=bearer("bob"), timeout=5)
             assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        # the blocking client factory with a service token (CLI-style clients)
+        from libs.runtime.client import create_sync_channel
+        from libs.security.client_side import TokenSource
+
+        security = ClientSecurity(token=TokenSource(token=TOKENS["root"][0]))
+        with create_sync_channel(target, security=security) as channel:
+            stub = pb_grpc.ConformanceServiceStub(channel)
+            assert stub.Unary(pb.ConformanceRequest(), timeout=5).payload == "root"
     finally:
         server.stop(0)
     users = set()

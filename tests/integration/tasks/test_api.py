@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -116,6 +117,20 @@ def test_create_get_list_and_cancel(database_url: str) -> None:
             in metrics
         )
         assert "bytebot_database_connections_active" in metrics
+        # Every statement of the calls above was timed, by verb (a bounded label set).
+        counts = {
+            m.group(1): float(m.group(2))
+            for m in re.finditer(
+                r'^bytebot_database_query_duration_seconds_count\{operation="(\w+)"\} (\S+)$',
+                metrics,
+                re.M,
+            )
+        }
+        assert set(counts) == {"select", "insert", "update", "delete", "other"}
+        assert counts["insert"] >= 3 and counts["select"] >= 5 and counts["update"] >= 1
+        assert 'bytebot_database_query_duration_seconds_bucket{le="0.05",operation="select"}' in (
+            metrics
+        )
         for priority in ("low", "medium", "high", "urgent"):
             assert f'bytebot_task_queue_length{{priority="{priority}"}}' in metrics
 

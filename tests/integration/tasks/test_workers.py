@@ -3,6 +3,7 @@ SIGKILL, steps executed by the real computer service on Xvfb, cancel between ste
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -270,6 +271,13 @@ def test_steps_run_on_the_computer_service(
         assert line in metrics, status
     assert 'bytebot_task_duration_seconds_count{status="completed",type="immediate"} 1.0' in metrics
     assert 'bytebot_task_queue_length{priority="urgent"}' in metrics
+    # The worker's own SQL statements are timed (claims and step progress are updates).
+    updates = re.search(
+        r'^bytebot_database_query_duration_seconds_count\{operation="update"\} (\S+)$',
+        metrics,
+        re.M,
+    )
+    assert updates is not None and float(updates.group(1)) >= 10
 
     # The worker's logs for a task carry the creating request's correlation id and user.
     started = proc.wait_for_log("task started", 5, taskId=ok.id)
