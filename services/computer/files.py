@@ -21,6 +21,7 @@ from pathlib import Path
 from libs.actions import bounds
 from libs.observability.errors import (
     FailedPrecondition,
+    FieldViolation,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -39,6 +40,10 @@ def media_type_of(path: Path) -> str:
     return guessed or "application/octet-stream"
 
 
+# Longest file name component Linux file systems accept (NAME_MAX).
+NAME_MAX_BYTES = 255
+
+
 class FileRoot:
     """The folder file actions may touch."""
 
@@ -51,6 +56,12 @@ class FileRoot:
         if not user_path or "\x00" in user_path:
             raise InvalidArgument("path must be a non-empty string without NUL characters")
         given = Path(user_path).expanduser() if user_path.startswith("~") else Path(user_path)
+        too_long = [part for part in given.parts if len(os.fsencode(part)) > NAME_MAX_BYTES]
+        if too_long:
+            # the kernel would refuse it (ENAMETOOLONG); say so instead of failing later
+            raise InvalidArgument(f"invalid path {user_path[:64]!r}…", [FieldViolation(
+                "path", f"each path component is limited to {NAME_MAX_BYTES} bytes; "
+                f"one has {len(os.fsencode(too_long[0]))}")])
         if ".." in given.parts:
             raise PermissionDenied(f"path {user_path!r} must not contain '..'")
         root = self.root.resolve()
@@ -75,7 +86,8 @@ class FileRoot:
         # The parent may have been replaced by a symlink between resolve() and mkdir().
         if not target.parent.resolve().is_relative_to(self.root.resolve()):
             raise PermissionDenied(f"path {user_path!r} is outside the file root")
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        # A short temp name: the target's own name may already be the longest one allowed.
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".bytebot-write-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)

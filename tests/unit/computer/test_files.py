@@ -57,3 +57,13 @@ def test_limits_and_missing(root: FileRoot) -> None:
         root.read("missing")
     with pytest.raises(InvalidArgument):
         root.resolve("a\x00b")
+
+
+def test_over_long_path_component_is_invalid_argument_not_internal(tmp_path):
+    # found by the fuzzer: a 1,000-character name used to escape as OSError (ENAMETOOLONG)
+    files = FileRoot(tmp_path)
+    for action in (lambda: files.read("h" * 1000), lambda: files.write("d/" + "h" * 256, b"x")):
+        with pytest.raises(InvalidArgument) as error:
+            action()
+        assert [v.field for v in error.value.violations] == ["path"]
+    assert files.write("h" * 255, b"ok").name == "h" * 255  # the longest legal name works
