@@ -49,6 +49,7 @@ class ServiceProcess:
         self.http_url = ""
         self._started = threading.Event()
         self.proc: subprocess.Popen[str] | None = None
+        self._terminated = False
 
     def start(self, timeout: float = 60.0) -> ServiceProcess:
         return self.launch().wait_started(timeout)
@@ -101,14 +102,16 @@ class ServiceProcess:
 
     def terminate(self) -> None:
         """SIGTERM without waiting (stop several at once, then `stop` each)."""
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None and not self._terminated:
+            # Once: a second SIGTERM means "stop now, do not drain" to the runtime.
+            self._terminated = True
             self.proc.send_signal(signal.SIGTERM)
 
     def stop(self, timeout: float = 20.0) -> int | None:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -255,3 +255,24 @@ def test_fast_propagation_matches_the_composite_propagators() -> None:
         got_span = trace.get_current_span(got or otel_context.Context()).get_span_context()
         assert got_span == trace.get_current_span(want).get_span_context()
         assert baggage.get_all(got or otel_context.Context()) == baggage.get_all(want)
+
+
+def test_aio_generated_correlation_id_is_echoed_only_when_not_sent(env: h.Env) -> None:
+    async def main() -> tuple[Any, Any, Any]:
+        server, target = await conf.start_aio_server(env.obs.aio_server_interceptors())
+        try:
+            async with aio.insecure_channel(target) as channel:
+                stub = conf.pb_grpc.ConformanceServiceStub(channel)
+                call = stub.Unary(pb.ConformanceRequest(), metadata=(("x-request-id", "r-1"),))
+                response = await call
+                plain = stub.Unary(pb.ConformanceRequest(),
+                                   metadata=(("x-correlation-id", "mine"),))
+                await plain
+                echoed = dict(await call.initial_metadata())
+                return response, echoed, dict(await plain.initial_metadata())
+        finally:
+            await server.stop(None)
+
+    response, echoed, not_echoed = asyncio.run(main())
+    assert echoed["x-correlation-id"] == response.correlation_id == "r-1"
+    assert "x-correlation-id" not in not_echoed
