@@ -21,12 +21,15 @@ from services.tasks.testing.databases import (
 
 
 def require_postgres() -> None:
-    """Skip when the test PostgreSQL is unreachable; fail instead when CI says it must be
-    there (BYTEBOT_TEST_POSTGRES_REQUIRED=1)."""
+    """Skip when the test PostgreSQL is unreachable; fail instead when it must be there:
+    BYTEBOT_TEST_POSTGRES_REQUIRED=1 (tools/dev.sh sets it in CI), or CI=true itself, so a
+    CI run never passes with the PostgreSQL half silently skipped."""
     reason = postgres_unavailable_reason()
     if reason:
-        if os.environ.get("BYTEBOT_TEST_POSTGRES_REQUIRED") == "1":
-            pytest.fail(reason)
+        required = os.environ.get("BYTEBOT_TEST_POSTGRES_REQUIRED")
+        if required == "1" or (required != "0" and os.environ.get("CI") == "true"):
+            pytest.fail(f"{reason} (PostgreSQL is required here: CI / "
+                        "BYTEBOT_TEST_POSTGRES_REQUIRED=1)")
         pytest.skip(reason)
 
 
