@@ -100,11 +100,11 @@ def test_a_task_clicks_submit_in_one_trace_with_one_correlation_id(stack, submit
 
 
 def test_cli_task_health_and_slo_against_the_stack(stack, submit_window):
-    created = bytebot("task", "--address", stack.grpc("tasks-api"), "create",
+    created = bytebot("task", "--json", "--address", stack.grpc("tasks-api"), "create",
                       "--description", "cli task", "--step", '{"screenshot":{}}')
     assert created.returncode == 0, created.stderr
     task_id = json.loads(created.stdout)["id"]
-    watched = bytebot("task", "--address", stack.grpc("tasks-api"), "watch", task_id)
+    watched = bytebot("task", "--json", "--address", stack.grpc("tasks-api"), "watch", task_id)
     assert watched.returncode == 0, watched.stderr
     # the stream ends at the terminal state (a SNAPSHOT only, when it finished already)
     assert "TASK_STATUS_COMPLETED" in watched.stdout.splitlines()[-1]
