@@ -9,7 +9,7 @@ from bytebot.tasks.v1 import tasks_pb2, tasks_pb2_grpc
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from libs.observability.correlation import get_correlation_id, get_user_id
+from libs.observability.correlation import get_correlation_id
 from libs.observability.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -19,6 +19,7 @@ from libs.observability.errors import (
 )
 from libs.observability.logging import get_logger
 from libs.observability.tracing import inject_context
+from libs.security import list_owner_filter, owner_for_create, require_owner_or_admin
 from services.tasks.convert import (
     event_to_proto,
     snapshot_to_proto,
@@ -83,6 +84,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
     ) -> tasks_pb2.CreateTaskResponse:
         now = utcnow()
         validate_create(request, now)
+        created_by = owner_for_create(request.created_by)  # the caller, when auth is on
         steps = [
             StepInput(kind=step.WhichOneof("action") or "", action=step.SerializeToString())
             for step in request.steps
@@ -93,7 +95,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
             description=request.description,
             type=task_type,
             priority=request.priority or Priority.MEDIUM,
-            created_by=request.created_by or get_user_id() or "",
+            created_by=created_by,
             scheduled_for=(
                 request.scheduled_for.ToDatetime(tzinfo=now.tzinfo)
                 if request.HasField("scheduled_for")
@@ -118,6 +120,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         self, request: tasks_pb2.GetTaskRequest, context: Any
     ) -> tasks_pb2.GetTaskResponse:
         task = await self._get(validate_task_id(request.id, "GetTask"))
+        require_owner_or_admin(task.created_by)
         return tasks_pb2.GetTaskResponse(task=task_to_proto(task))
 
     async def _get(self, task_id: str) -> TaskRecord:
@@ -135,7 +138,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
                 self.store.list_tasks,
                 statuses=[status_name(request.status)] if request.status else [],
                 priorities=[request.priority] if request.priority else [],
-                created_by=request.created_by,
+                created_by=list_owner_filter(request.created_by),
                 page_size=page_size,
                 page_token=request.page_token,
             )
@@ -151,6 +154,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         self, request: tasks_pb2.CancelTaskRequest, context: Any
     ) -> tasks_pb2.CancelTaskResponse:
         task_id = validate_cancel(request)
+        require_owner_or_admin((await self._get(task_id)).created_by)
         try:
             outcome = await self._db(self.store.cancel_task, task_id, reason=request.reason)
         except TaskNotFoundError:
@@ -179,6 +183,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         task_id = validate_task_id(request.id, "WatchTask")
         async with self.hub.subscribe(task_id) as subscription:
             task = await self._get(task_id)
+            require_owner_or_admin(task.created_by)
             yield snapshot_to_proto(task)
             if task.terminal:
                 return
