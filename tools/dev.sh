@@ -83,6 +83,7 @@ run_tests() {
   if [[ ${BYTEBOT_SKIP_BAZEL:-0} != 1 ]]; then
     echo "==> bazel test //..."
     bazel test //... || failed=1
+    bazel shutdown >/dev/null 2>&1 || true  # no idle Bazel server left behind
   fi
   return $failed
 }
