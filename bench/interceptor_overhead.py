@@ -145,7 +145,7 @@ def serve(stack: str, mode: str) -> int:
         server, target = await conf.start_aio_server(interceptors)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, _serve_loop, target, lambda: None)
-        await server.stop(None)
+        await server.stop(0.001)  # never 0: grpc.aio may segfault
 
     asyncio.run(main())
     return 0

@@ -88,8 +88,8 @@ def test_aio_unknown_method_is_observed_and_answered_like_grpc(env: h.Env) -> No
             await _unknown_aio(target, "/grpc.health.v1.Health/List")
             return expected, got
         finally:
-            await bare.stop(None)
-            await ours.stop(None)
+            await bare.stop(0.001)  # never 0: grpc.aio may segfault
+            await ours.stop(0.001)  # never 0: grpc.aio may segfault
 
     expected, got = asyncio.run(main())
     assert (got.code(), got.details()) == (expected.code(), expected.details())
@@ -134,7 +134,7 @@ def test_aio_write_and_read_messages_are_counted(env: h.Env) -> None:
                 reply = await stub.ClientStream(iter([pb.ConformanceRequest()] * 5))
             return len(streamed), len(bidi), reply.index
         finally:
-            await server.stop(None)
+            await server.stop(0.001)  # never 0: grpc.aio may segfault
 
     assert asyncio.run(main()) == (4, 3, 5)
 
@@ -271,7 +271,7 @@ def test_aio_generated_correlation_id_is_echoed_only_when_not_sent(env: h.Env) -
                 echoed = dict(await call.initial_metadata())
                 return response, echoed, dict(await plain.initial_metadata())
         finally:
-            await server.stop(None)
+            await server.stop(0.001)  # never 0: grpc.aio may segfault
 
     response, echoed, not_echoed = asyncio.run(main())
     assert echoed["x-correlation-id"] == response.correlation_id == "r-1"

@@ -107,7 +107,7 @@ def test_hop_keeps_one_correlation_id_and_one_trace(env: h.Env) -> None:
                     return await stub.Unary(pb.ConformanceRequest(
                         behavior=pb.BEHAVIOR_CALL_NEXT, next_target=target_b))
         finally:
-            await server_a.stop(None)
+            await server_a.stop(0.001)  # never 0: grpc.aio may segfault
 
     try:
         response = asyncio.run(main())
