@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz.harness import SERVING, Fuzzer, FuzzReport, readiness
 from tests.fuzz.strategies import RequestStrategies, small_png
-from tests.integration.computer.conftest import ServiceThread
+from tests.support.service_thread import ServiceThread
 
 pytestmark = pytest.mark.slow
 
