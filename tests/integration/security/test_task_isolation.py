@@ -26,12 +26,17 @@ async def code_of(call: Any) -> grpc.StatusCode:
     return grpc.StatusCode.OK
 
 
-def test_users_only_reach_their_own_tasks_and_admins_reach_all(tmp_path) -> None:
-    settings = {
+def token_auth_api(tmp_path: Any) -> dict[str, Any]:
+    """Settings of a tasks API on its own SQLite file with the test tokens."""
+    return {
         "database_url": f"sqlite:///{tmp_path / 'tasks.db'}",
         "auth_mode": "token",
         "tokens_file": str(write_tokens_file(tmp_path / "tokens")),
     }
+
+
+def test_users_only_reach_their_own_tasks_and_admins_reach_all(tmp_path) -> None:
+    settings = token_auth_api(tmp_path)
 
     async def scenario() -> None:
         async with start_service(API_ENTRY, settings) as api:
@@ -77,11 +82,7 @@ def test_users_only_reach_their_own_tasks_and_admins_reach_all(tmp_path) -> None
 
 
 def test_a_claimed_x_user_id_does_not_change_the_owner(tmp_path) -> None:
-    settings = {
-        "database_url": f"sqlite:///{tmp_path / 'tasks.db'}",
-        "auth_mode": "token",
-        "tokens_file": str(write_tokens_file(tmp_path / "tokens")),
-    }
+    settings = token_auth_api(tmp_path)
 
     async def scenario() -> None:
         async with start_service(API_ENTRY, settings) as api:
