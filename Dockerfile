@@ -1,7 +1,10 @@
 # One image for every Bytebot service (deploy/kubernetes runs it as `bytebot serve <name>`).
 #   docker build -t bytebot .
 #   docker run --rm -p 50053:50053 -p 9466:9466 -e BYTEBOT_GRPC_HOST=0.0.0.0 \
-#     -e BYTEBOT_HTTP_HOST=0.0.0.0 bytebot serve computer
+#     -e BYTEBOT_HTTP_HOST=0.0.0.0 -e BYTEBOT_AUTH_MODE=token \
+#     -e BYTEBOT_TOKENS_FILE=/run/tokens -v "$PWD/tokens:/run/tokens:ro" bytebot serve computer
+# (a server on a non-loopback address refuses to start without authentication unless
+# BYTEBOT_INSECURE_ALLOW_OPEN=true; tokens: `python -m libs.security.tokens SUBJECT ROLES`)
 # Runs as the non-root user 10001 with a read-only root filesystem in Kubernetes: everything
 # written at run time goes to /tmp and $HOME (emptyDirs there).
 

@@ -4,6 +4,10 @@
     bytebot up --with-prometheus        # plus a Prometheus scraping the stack (port 9090)
     bytebot up --ports-offset 1000      # every port + 1000 (a second stack)
     bytebot up --ports-offset auto      # a free block of ports (tests)
+    bytebot up --auth                   # token authentication (tokens under var/auth/)
+
+Without --auth the stack serves open on loopback (every service warns at start-up); a
+--host other than loopback needs --auth (the runtime refuses to serve it open).
 """
 
 from __future__ import annotations
@@ -67,6 +71,10 @@ def register(subparsers: Any) -> None:
                         help="children log to this terminal instead of var/log/<service>.log")
     parser.add_argument("--json", action="store_true",
                         help="print the endpoints as one JSON object instead of a table")
+    parser.add_argument("--auth", action="store_true",
+                        help="token authentication on every service: writes var/auth/tokens "
+                        "(hashes), worker-token and cli-token (export "
+                        "BYTEBOT_CLIENT_TOKEN_FILE=var/auth/cli-token for the CLI)")
     parser.set_defaults(func=run)
 
 
@@ -84,6 +92,17 @@ class _Signals:
             raise KeyboardInterrupt
 
 
+def _auth_summary(stack: LocalStack) -> dict[str, str]:
+    """Paths only, never a token."""
+    if stack.auth is None:
+        return {"mode": "none"}
+    return {
+        "mode": "token",
+        "tokens_file": str(stack.auth.tokens_file),
+        "client_token_file": str(stack.auth.cli_token_file),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     offset = free_offset(args.host) if args.ports_offset == "auto" else args.ports_offset
     stack = LocalStack(StackOptions(
@@ -94,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         with_prometheus=args.with_prometheus,
         startup_timeout=args.startup_timeout,
         log_to_files=not args.logs_to_terminal,
+        auth=args.auth,
     ))
     signals = _Signals()
     failed = False
@@ -111,10 +131,16 @@ def run(args: argparse.Namespace) -> int:
             return 130
         signals.started = True
         rows = stack.rows()
+        auth = _auth_summary(stack)
         if args.json:
-            print(json.dumps({"offset": offset, "services": rows}), flush=True)
+            print(json.dumps({"offset": offset, "services": rows, "auth": auth}), flush=True)
         else:
             print(table.render(rows, ["service", "pid", "grpc", "metrics", "health"]))
+            if auth["mode"] == "token":
+                print(f"\nauth: token — for the CLI: "
+                      f"export BYTEBOT_CLIENT_TOKEN_FILE={auth['client_token_file']}")
+            else:
+                print("\nauth: none (open on loopback; `bytebot up --auth` turns it on)")
             print("\nready — Ctrl-C stops the stack", flush=True)
         while signals.received is None:
             for child in stack.exited():

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from libs.stack import prometheus
+from libs.stack.auth import StackAuth, generate
 from libs.stack.layout import SERVICE_NAMES, StackService, local_stack
 from libs.stack.supervisor import Child, Supervisor, describe_exit
 
@@ -50,6 +51,9 @@ class StackOptions:
     base_env: Mapping[str, str] | None = None
     # extra environment per service name (e.g. {"tasks-worker": {"BYTEBOT_…": "…"}})
     extra_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # token authentication on every service (tokens generated under var/auth/); off, the
+    # stack serves open on loopback (each service warns at start-up)
+    auth: bool = False
     # the command that runs `bytebot` (default: this Python running libs.runtime.cli)
     bytebot: Sequence[str] = (sys.executable, "-m", "libs.runtime.cli")
 
@@ -99,6 +103,7 @@ class LocalStack:
         self.children: dict[str, Child] = {}
         self.prometheus_port = prometheus.DEFAULT_PORT + options.offset
         self.prometheus_child: Child | None = None
+        self.auth: StackAuth | None = None
 
     # --- addresses ------------------------------------------------------------------------
 
@@ -144,6 +149,10 @@ class LocalStack:
         env["BYTEBOT_GRPC_HOST"] = host
         env["BYTEBOT_HTTP_HOST"] = host
         name = service.name
+        if self.auth is not None:
+            env.update(self.auth.server_env())
+            if name == "tasks-worker":
+                env.update(self.auth.worker_env())
         if name in ("tasks-api", "tasks-worker"):
             env["BYTEBOT_DATABASE_URL"] = self.database_url
         if name == "tasks-worker":
@@ -221,6 +230,8 @@ class LocalStack:
         """Start everything and wait for readiness; on failure stop what was started."""
         self._check_ports()
         self.var_dir.mkdir(parents=True, exist_ok=True)
+        if self.options.auth:
+            self.auth = generate(self.var_dir)
         try:
             if self.options.with_prometheus:
                 self._start_prometheus()

@@ -201,9 +201,11 @@ def target(args: argparse.Namespace) -> str:
 
 def _stub(args: argparse.Namespace, *, streaming: bool = False) -> Any:
     from libs.runtime.client import create_sync_channel
+    from libs.stack.client import cli_security
 
     timeout = None if streaming else getattr(args, "timeout", 10.0)
-    channel = create_sync_channel(target(args), default_timeout=timeout)
+    # BYTEBOT_CLIENT_TOKEN_FILE / TLS settings (libs.security, issue 9)
+    channel = create_sync_channel(target(args), default_timeout=timeout, security=cli_security())
     return tasks_pb2_grpc.TaskServiceStub(channel)
 
 

@@ -40,9 +40,11 @@ def _stub(args: argparse.Namespace) -> Any:
     from bytebot.telemetry.v1 import telemetry_pb2_grpc
 
     from libs.runtime.client import create_sync_channel
+    from libs.stack.client import cli_security
 
+    # BYTEBOT_CLIENT_TOKEN_FILE / TLS settings (libs.security, issue 9)
     return telemetry_pb2_grpc.TelemetryServiceStub(
-        create_sync_channel(_target(args), default_timeout=args.timeout)
+        create_sync_channel(_target(args), default_timeout=args.timeout, security=cli_security())
     )
 
 
@@ -59,6 +61,10 @@ def _rpc_failed(args: argparse.Namespace, err: Any) -> int:
     if code == grpc.StatusCode.UNAVAILABLE:
         print("  (is the stack running? `bytebot up`; or probe directly: "
               "`bytebot health --direct`)", file=sys.stderr)
+        return 3
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        print("  (the stack requires a token: set BYTEBOT_CLIENT_TOKEN_FILE, e.g. "
+              "var/auth/cli-token of `bytebot up --auth`)", file=sys.stderr)
         return 3
     return 2 if code == grpc.StatusCode.INVALID_ARGUMENT else 3
 
@@ -115,11 +121,16 @@ def _json(message: Any) -> str:
 async def _direct(names: list[str], timeout: float) -> Any:
     from bytebot.telemetry.v1 import telemetry_pb2 as pb
 
+    from libs.stack.client import client_settings
     from libs.stack.layout import grpc_targets
-    from services.telemetry.fleet import FleetProber, fill_response
+    from services.telemetry.fleet import FleetProber, fill_response, probe_channel_factory
 
     targets = grpc_targets(int(os.environ.get("BYTEBOT_PORTS_OFFSET", "0") or 0))
-    prober = FleetProber(targets, timeout=timeout)
+    try:
+        factory = probe_channel_factory(client_settings())  # TLS when the stack serves TLS
+    except ValueError as exc:  # SettingsError, TlsConfigError: a bad file or value
+        raise SystemExit(f"bytebot: error: {exc}") from None
+    prober = FleetProber(targets, timeout=timeout, channel_factory=factory)
     try:
         unknown = prober.unknown(names)
         if unknown:

@@ -13,11 +13,14 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from bytebot.telemetry.v1 import telemetry_pb2 as pb
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from libs.security.client_side import ClientSecurity
 
 PROBES: tuple[str, ...] = ("liveness", "readiness", "startup")
 
@@ -85,19 +88,38 @@ def _describe(error: grpc.RpcError) -> str:
     return f"{name}: {details}" if details else name
 
 
+# No retries (a refused connection is the answer, not a reason to wait) and a short reconnect
+# backoff, so a service that comes back is seen within a second instead of after gRPC's
+# default backoff of up to two minutes.
+PROBE_CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
+    ("grpc.enable_retries", 0),
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+)
+
+
 def plain_channel(target: str) -> aio.Channel:
-    """A probe channel: no retries (a refused connection is the answer, not a reason to wait)
-    and a short reconnect backoff, so a service that comes back is seen within a second
-    instead of after gRPC's default backoff of up to two minutes."""
-    return aio.insecure_channel(
-        target,
-        options=[
-            ("grpc.enable_retries", 0),
-            ("grpc.initial_reconnect_backoff_ms", 200),
-            ("grpc.min_reconnect_backoff_ms", 200),
-            ("grpc.max_reconnect_backoff_ms", 1000),
-        ],
-    )
+    """A plaintext probe channel (the fleet serves without TLS)."""
+    return aio.insecure_channel(target, options=list(PROBE_CHANNEL_OPTIONS))
+
+
+def probe_channel_factory(settings: Any) -> ChannelFactory:
+    """Probe channels for the fleet as `settings` (the client TLS fields of
+    `libs.security.settings.SecuritySettings`) describe it: plaintext when no client TLS is
+    configured, else TLS (and our client certificate when the fleet requires mTLS).
+
+    No bearer token and no interceptors: grpc.health.v1 is exempt from authentication, and
+    a probe must not depend on a token that may be stale. A bad TLS file raises
+    `TlsConfigError` here, at start-up, not at the first probe."""
+    security = ClientSecurity.from_settings(settings)
+    if security.credentials is None:
+        return plain_channel
+
+    def tls_channel(target: str) -> aio.Channel:
+        return security.aio_channel(target, PROBE_CHANNEL_OPTIONS)
+
+    return tls_channel
 
 
 class FleetProber:

@@ -24,7 +24,13 @@ from libs.observability.logging import get_logger
 from services.telemetry import slo
 from services.telemetry.config import TelemetrySettings
 from services.telemetry.events import MAX_EVENTS, MAX_REQUEST_BYTES, EventRecorder
-from services.telemetry.fleet import PROBES, FleetProber, FleetState, fill_response
+from services.telemetry.fleet import (
+    PROBES,
+    FleetProber,
+    FleetState,
+    fill_response,
+    probe_channel_factory,
+)
 from services.telemetry.metrics_source import MetricsSource
 from services.telemetry.prometheus_source import PrometheusSource
 
@@ -59,7 +65,12 @@ def _bounded_duration(
 class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
     def __init__(self, settings: TelemetrySettings, registry: CollectorRegistry) -> None:
         self.settings = settings
-        self.prober = FleetProber(settings.services, timeout=settings.probe_timeout_seconds)
+        # TLS probes when the fleet serves TLS (health itself needs no token)
+        self.prober = FleetProber(
+            settings.services,
+            timeout=settings.probe_timeout_seconds,
+            channel_factory=probe_channel_factory(settings),
+        )
         self.metrics = MetricsSource(
             settings.metrics_urls,
             timeout=settings.scrape_timeout_seconds,

@@ -123,7 +123,33 @@ def test_pods_are_restricted_non_root_read_only(rendered):
             mounts = {m["mountPath"] for m in container["volumeMounts"]}
             assert "/tmp" in mounts, name
         for volume in pod["volumes"]:
-            assert set(volume) == {"name", "emptyDir"}, f"{name}: only emptyDirs, no hostPath"
+            kinds = set(volume) - {"name"}
+            assert kinds in ({"emptyDir"}, {"secret"}), f"{name}: emptyDirs and Secrets only"
+
+
+def test_production_runs_authenticated(rendered):
+    """Every service binds 0.0.0.0, so it must authenticate (libs/security refuses to start
+    open on a non-loopback address): token auth from the bytebot-auth Secret everywhere, and the
+    worker carries its own token for computer + inference. No plaintext token is committed."""
+    (config,) = _objects(rendered, "ConfigMap").values()
+    assert config["data"]["BYTEBOT_AUTH_MODE"] == "token"
+    assert config["data"]["BYTEBOT_PRODUCTION_MODE"] == "true"
+    assert "BYTEBOT_INSECURE_ALLOW_OPEN" not in config["data"]
+    tokens_dir = config["data"]["BYTEBOT_TOKENS_FILE"].rsplit("/", 1)[0]
+    for name, deployment in _objects(rendered, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        (container,) = pod["containers"]
+        mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+        assert mounts[tokens_dir]["readOnly"] is True, name
+        assert secrets[mounts[tokens_dir]["name"]] == "bytebot-auth", name
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        if name == "bytebot-worker":
+            token_dir = env["BYTEBOT_CLIENT_TOKEN_FILE"].rsplit("/", 1)[0]
+            assert secrets[mounts[token_dir]["name"]] == "bytebot-worker-token"
+        else:
+            assert "BYTEBOT_CLIENT_TOKEN_FILE" not in env, name
+            assert "bytebot-worker-token" not in secrets.values(), name
 
 
 def test_computer_runs_its_own_xvfb_without_privileges(rendered):

@@ -1,0 +1,57 @@
+"""How the people-facing CLI (`bytebot task`, `bytebot health`, `bytebot slo`) secures its
+channels: the same `BYTEBOT_CLIENT_TOKEN_FILE` / TLS variables as a service's outgoing calls
+(`libs.security.settings.SecuritySettings`, client part), so one exported variable works for
+both — e.g. after `bytebot up --auth`:
+
+    export BYTEBOT_CLIENT_TOKEN_FILE=var/auth/cli-token
+
+Only the client fields are read: a CLI must not fail because a server-side variable of the
+shell (BYTEBOT_GRPC_PORT, …) does not parse.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from libs.runtime.config import SettingsError, env_name, parse_value, settings_fields
+from libs.security.client_side import ClientSecurity
+from libs.security.settings import SecuritySettings
+from libs.security.tls import TlsConfigError
+
+CLIENT_FIELDS: tuple[str, ...] = (
+    "client_token_file",
+    "client_tls",
+    "tls_ca_file",
+    "tls_client_cert_file",
+    "tls_client_key_file",
+    "tls_server_name",
+)
+
+
+def client_settings(environ: Mapping[str, str] = os.environ) -> SecuritySettings:
+    """The client part of the security settings from `BYTEBOT_*` variables (an empty
+    variable counts as unset)."""
+    fields = settings_fields(SecuritySettings)  # type: ignore[arg-type]
+    values: dict[str, object] = {}
+    for name in CLIENT_FIELDS:
+        raw = environ.get(env_name(name), "")
+        if raw == "":
+            continue
+        try:
+            values[name] = parse_value(fields[name], raw)
+        except ValueError as exc:
+            raise SettingsError(f"{env_name(name)}={raw!r}: {exc}") from None
+    return SecuritySettings(**values)  # type: ignore[arg-type]
+
+
+def cli_security(environ: Mapping[str, str] = os.environ) -> ClientSecurity:
+    """ClientSecurity for a CLI channel; a bad setting (unreadable token file, missing CA)
+    exits with a one-line message instead of a traceback."""
+    try:
+        return ClientSecurity.from_settings(client_settings(environ))
+    except (SettingsError, TlsConfigError) as exc:
+        raise SystemExit(f"bytebot: error: {exc}") from None
+
+
+__all__ = ["CLIENT_FIELDS", "cli_security", "client_settings"]
