@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -104,6 +105,18 @@ def _auth_summary(stack: LocalStack) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from libs.runtime.config import parse_value
+    from libs.security.runtime_hooks import is_loopback
+
+    try:
+        open_ok = parse_value(bool, os.environ.get("BYTEBOT_INSECURE_ALLOW_OPEN") or "false")
+    except ValueError:
+        open_ok = False  # the services themselves report the bad value
+    if not args.auth and not is_loopback(args.host) and not open_ok:
+        # every service would refuse to start (libs.security); say so once, up front
+        print(f"bytebot up: --host {args.host} is not loopback: add --auth (or accept the "
+              "risk with BYTEBOT_INSECURE_ALLOW_OPEN=true)", file=sys.stderr)
+        return 2
     offset = free_offset(args.host) if args.ports_offset == "auto" else args.ports_offset
     stack = LocalStack(StackOptions(
         offset=offset,

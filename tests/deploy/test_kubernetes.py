@@ -5,10 +5,13 @@ deploy/ relies on hold (ports named grpc/metrics, gRPC probes, security, PDB/HPA
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
+from libs.security.tokens import new_token
 from tests.deploy.tooling import (
+    DEPLOY,
     KUBERNETES_DIR,
     REPO,
     VENV_BIN,
@@ -20,7 +23,9 @@ from tests.deploy.tooling import (
 
 KUBERNETES_VERSION = "1.37.0"
 OVERLAY = KUBERNETES_DIR / "overlays" / "production"
-SECRET_EXAMPLE = OVERLAY / "database-secret.example.yaml"
+# the Secrets people create by hand (placeholders only; not part of the kustomization)
+SECRET_EXAMPLES = sorted(OVERLAY.glob("*.example.yaml"))
+AUTH_MODES = ("token", "jwt", "token+jwt")
 # Deployment -> (bytebot serve <name>, gRPC port, HTTP ops port): docs/runtime-api.md
 SERVICES = {
     "bytebot-api": ("tasks-api", 50051, 9464),
@@ -49,12 +54,15 @@ def test_every_rendered_object_passes_kubernetes_validate_strict(rendered):
     validate = tool("kubernetes-validate", VENV_BIN / "kubernetes-validate")
     result = run([
         validate, "--strict", "--kubernetes-version", KUBERNETES_VERSION,
-        rendered[0], str(SECRET_EXAMPLE),
+        rendered[0], *map(str, SECRET_EXAMPLES),
     ])
     assert result.returncode == 0, output(result)
     assert "ERROR" not in result.stdout + result.stderr
     passed = (result.stdout + result.stderr).count("passed for resource")
-    assert passed == len(rendered[1]) + 1
+    examples = [doc for path in SECRET_EXAMPLES for doc in load_yaml_all(path.read_text())]
+    assert {d["metadata"]["name"] for d in examples} >= {
+        "bytebot-database", "bytebot-auth", "bytebot-worker-token"}
+    assert passed == len(rendered[1]) + len(examples)
 
 
 def test_a_misspelt_field_fails_strict_validation(rendered, tmp_path):
@@ -152,6 +160,113 @@ def test_production_runs_authenticated(rendered):
             assert "bytebot-worker-token" not in secrets.values(), name
 
 
+def _effective_env(config: dict, container: dict) -> dict[str, str | None]:
+    """What the process sees: the ConfigMap (envFrom), then the container's own env."""
+    env: dict[str, str | None] = dict(config["data"])
+    env.update({e["name"]: e.get("value") for e in container.get("env", [])})
+    return env
+
+
+def test_every_deployment_authenticates_or_opts_out_explicitly(rendered):
+    """Per Deployment, after the env overrides: an auth mode (with its tokens file on a
+    read-only mount of the bytebot-auth Secret) or, explicitly, insecure_allow_open."""
+    (config,) = _objects(rendered, "ConfigMap").values()
+    for name, deployment in _objects(rendered, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = _effective_env(config, container)
+        assert env["BYTEBOT_GRPC_HOST"] == "0.0.0.0", name
+        if env.get("BYTEBOT_INSECURE_ALLOW_OPEN") == "true":
+            continue  # a mesh authenticates (deploy/README.md); none of ours does today
+        assert env.get("BYTEBOT_AUTH_MODE") in AUTH_MODES, name
+        assert env.get("BYTEBOT_PRODUCTION_MODE") == "true", name
+        if "token" in env["BYTEBOT_AUTH_MODE"]:
+            tokens = Path(env["BYTEBOT_TOKENS_FILE"])
+            (mount,) = [m for m in container["volumeMounts"]
+                        if Path(m["mountPath"]) == tokens.parent]
+            assert mount["readOnly"] is True and "subPath" not in mount, name
+            (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+            assert volume["secret"]["secretName"] == "bytebot-auth", name
+            # the file name is the Secret's key (no items remap it away)
+            assert "items" not in volume["secret"] or [
+                i["path"] for i in volume["secret"]["items"]] == [tokens.name], name
+        # grpc.health.v1 is exempt from auth: kubelet's plaintext gRPC probes need no token,
+        # and no TLS is configured (native gRPC probes cannot speak TLS; README)
+        assert not env.get("BYTEBOT_TLS_CERT_FILE"), f"{name}: TLS needs other probes"
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            assert "grpc" in container[probe], name
+
+
+def test_the_worker_has_a_client_token_file_from_its_own_secret(rendered):
+    (config,) = _objects(rendered, "ConfigMap").values()
+    deployments = _objects(rendered, "Deployment")
+    pod = deployments["bytebot-worker"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    token_file = Path(_effective_env(config, container)["BYTEBOT_CLIENT_TOKEN_FILE"])
+    (mount,) = [m for m in container["volumeMounts"] if Path(m["mountPath"]) == token_file.parent]
+    assert mount["readOnly"] is True
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    secret = volume["secret"]["secretName"]
+    assert secret == "bytebot-worker-token"
+    # the Secret's key is the file's name: the example creates exactly that key
+    examples = [doc for path in SECRET_EXAMPLES for doc in load_yaml_all(path.read_text())]
+    (example,) = [d for d in examples if d["metadata"]["name"] == secret]
+    assert set(example["stringData"]) == {token_file.name}
+    # nobody else mounts the plaintext token
+    for name, deployment in deployments.items():
+        if name != "bytebot-worker":
+            volumes = deployment["spec"]["template"]["spec"]["volumes"]
+            assert secret not in {v.get("secret", {}).get("secretName") for v in volumes}, name
+
+
+# A token of `python -m libs.security.tokens` (secrets.token_urlsafe(32): 43 characters), a
+# JWT, or a bearer header with a value: none may be committed anywhere under deploy/.
+_WORD = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32,}(?![A-Za-z0-9_-])")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+_BEARER = re.compile(r"Bearer\s+(?![<$A-Z_{])\S+")
+_PLACEHOLDER = re.compile(r"REPLACE_[A-Z0-9_]+")
+
+
+def _random_looking(word: str) -> bool:
+    """Mixed case and digits: a random token, not a metric name or a placeholder."""
+    return (any(c.isdigit() for c in word) and any(c.isupper() for c in word)
+            and any(c.islower() for c in word))
+
+
+def plaintext_tokens(text: str) -> list[str]:
+    found = [w for w in _WORD.findall(text) if _random_looking(w)]
+    return found + _JWT.findall(text) + _BEARER.findall(text)
+
+
+def test_the_token_detector_finds_real_tokens():
+    token = new_token()
+    assert plaintext_tokens(f"stringData:\n  token: {token}\n") == [token]
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+    assert plaintext_tokens(f"Authorization: Bearer {jwt}")
+    assert plaintext_tokens("bytebot_computer_operation_duration_seconds REPLACE_WITH_X") == []
+
+
+def test_no_plaintext_token_anywhere_in_deploy():
+    files = [p for p in DEPLOY.rglob("*") if p.is_file()] + [REPO / "Dockerfile"]
+    assert len(files) > 30
+    for path in files:
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        assert plaintext_tokens(text) == [], path.relative_to(REPO)
+    # the example Secrets hold placeholders and hashes only
+    for path in SECRET_EXAMPLES:
+        for doc in load_yaml_all(path.read_text()):
+            for key, value in doc.get("stringData", {}).items():
+                if key == "tokens":  # the tokens file: `sha256:<hex> subject roles` lines
+                    lines = [ln.strip() for ln in value.splitlines()
+                             if ln.strip() and not ln.strip().startswith("#")]
+                    assert lines and all(ln.startswith("sha256:") for ln in lines), path
+                elif doc["metadata"]["name"] != "bytebot-database":
+                    assert _PLACEHOLDER.fullmatch(value), f"{path.name}: {key} is not a placeholder"
+
+
 def test_computer_runs_its_own_xvfb_without_privileges(rendered):
     deployment = _objects(rendered, "Deployment")["bytebot-computer"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
@@ -221,6 +336,11 @@ def test_dockerfile_builds_one_non_root_image_for_every_service():
     assert "useradd --uid 10001" in text
     assert "USER 10001:10001" in lines
     assert 'ENTRYPOINT ["bytebot"]' in lines
+    # the run example binds 0.0.0.0, so it must show authentication (or the runtime refuses)
+    header = "\n".join(line for line in lines if line.startswith("#"))
+    assert "BYTEBOT_GRPC_HOST=0.0.0.0" in header
+    assert re.search(r"BYTEBOT_AUTH_MODE=(token|jwt)", header)
+    assert "BYTEBOT_TOKENS_FILE=" in header and ":ro" in header
     ignored = (REPO / ".dockerignore").read_text().split()
     assert ".venv" in ignored and ".git" in ignored and "node_modules" in ignored
     for copied in ("libs", "services", "protos", "pyproject.toml", "README.md"):

@@ -8,7 +8,10 @@ import time
 from bytebot.telemetry.v1 import telemetry_pb2 as pb
 
 from libs.console.table import render
+from libs.security.tokens import TokenStore
 from libs.stack import prometheus
+from libs.stack.auth import generate
+from libs.stack.client import cli_security, client_settings
 from libs.stack.layout import local_stack
 from libs.stack.stack import LocalStack, StackOptions
 from libs.stack.supervisor import Supervisor, describe_exit
@@ -62,6 +65,59 @@ def test_stack_plan_wires_ports_database_and_fleet(tmp_path):
     assert "BYTEBOT_DATABASE_URL" not in telemetry
 
 
+def test_stack_plan_without_auth_adds_no_security_settings(tmp_path):
+    stack = LocalStack(StackOptions(var_dir=tmp_path, base_env={"PATH": "/usr/bin"}))
+    for service in stack.services:
+        env = stack.env_for(service)
+        assert not [k for k in env if "AUTH" in k or "TOKEN" in k], service.name
+
+
+def test_stack_plan_with_auth_gives_every_service_the_tokens_and_the_worker_its_token(tmp_path):
+    stack = LocalStack(StackOptions(var_dir=tmp_path, auth=True, base_env={"PATH": "/usr/bin"}))
+    stack.auth = generate(stack.var_dir)  # what start() does before spawning
+    for service in stack.services:
+        env = stack.env_for(service)
+        assert env["BYTEBOT_AUTH_MODE"] == "token", service.name
+        assert env["BYTEBOT_TOKENS_FILE"] == str(stack.auth.tokens_file)
+        if service.name == "tasks-worker":
+            assert env["BYTEBOT_CLIENT_TOKEN_FILE"] == str(stack.auth.worker_token_file)
+        else:
+            assert "BYTEBOT_CLIENT_TOKEN_FILE" not in env, service.name
+    # the servers' file resolves both generated tokens to their identities
+    store = TokenStore(str(stack.auth.tokens_file))
+    worker = store.lookup(stack.auth.worker_token_file.read_text().strip())
+    cli = store.lookup(stack.auth.cli_token_file.read_text().strip())
+    assert worker is not None and worker.subject == "tasks-worker" and worker.roles == {"worker"}
+    assert cli is not None and cli.roles == {"user", "admin"}
+    # a second start writes fresh tokens: the old ones stop working
+    old = stack.auth.cli_token_file.read_text().strip()
+    again = generate(stack.var_dir)
+    assert TokenStore(str(again.tokens_file)).lookup(old) is None
+
+
+def test_cli_security_reads_only_the_client_variables(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("s3cret-token\n")
+    env = {"BYTEBOT_CLIENT_TOKEN_FILE": str(token), "BYTEBOT_GRPC_PORT": "not a port",
+           "BYTEBOT_TLS_SERVER_NAME": ""}
+    settings = client_settings(env)
+    assert settings.client_token_file == str(token) and settings.tls_server_name is None
+    security = cli_security(env)
+    assert security.token is not None and security.token.token() == "s3cret-token"
+    assert security.credentials is None  # no TLS variable: plaintext
+    assert cli_security({}).token is None
+    for bad, words in (({"BYTEBOT_CLIENT_TOKEN_FILE": str(tmp_path / "missing")},
+                        "client token file"),
+                       ({"BYTEBOT_TLS_CA_FILE": str(tmp_path / "missing.pem")}, "CA"),
+                       ({"BYTEBOT_CLIENT_TLS": "maybe"}, "BYTEBOT_CLIENT_TLS")):
+        try:
+            cli_security(bad)
+        except SystemExit as exc:
+            assert words in str(exc) and str(exc).startswith("bytebot: error:"), exc
+        else:
+            raise AssertionError(f"{bad} was accepted")
+
+
 def test_generated_prometheus_config_passes_promtool(tmp_path):
     import shutil
     import subprocess
@@ -111,3 +167,17 @@ def test_health_and_slo_rows():
          "alert": "> 30.00s", "state": "NO_DATA"},
     ]
     assert parse_duration("5m") == 300 and parse_duration("250ms") == 0.25
+
+
+def test_up_refuses_a_non_loopback_host_without_auth(tmp_path, monkeypatch, capsys):
+    import argparse
+
+    from libs.stack import cli as up_cli
+
+    parser = argparse.ArgumentParser(prog="bytebot")
+    up_cli.register(parser.add_subparsers(dest="command"))
+    monkeypatch.delenv("BYTEBOT_INSECURE_ALLOW_OPEN", raising=False)
+    args = parser.parse_args(["up", "--host", "0.0.0.0", "--var-dir", str(tmp_path / "var")])
+    assert args.func(args) == 2
+    assert "--auth" in capsys.readouterr().err
+    assert not (tmp_path / "var").exists()  # nothing was started or written
