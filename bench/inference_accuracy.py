@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.inference_accuracy            # 24 frames
     .venv/bin/python -m bench.inference_accuracy --quick    # 4 frames
+    .venv/bin/python -m bench.inference_accuracy --frames 8 --tesseract-cost  # + Tesseract alone
 
 Per backend (the cpu pipeline, plus its engines alone for comparison): exact-text recall,
 centre-hit rate (the right word, its returned centre inside the true box: what a click needs)
@@ -50,8 +51,10 @@ class Run:
         self.det_cpu: list[float] = []
         self.words = self.exact = self.hits = 0
         self.next_lat: list[float] = []
+        self.next_cpu: list[float] = []
         self.next_words = self.next_hits = 0
         self.find_first: list[float] = []
+        self.find_first_cpu: list[float] = []
         self.find_cached: list[float] = []
         self.f_total = self.f_hits = 0
 
@@ -70,9 +73,10 @@ class Run:
         self.hits += sc.centre_hits
         # The next frame: the same screen with a new status-bar message (caches warm).
         nxt = edit_screen(s, s.seed + 1)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         regions = backend.detect(np.asarray(nxt.image))
         self.next_lat.append(time.perf_counter() - t)
+        self.next_cpu.append(time.process_time() - c)
         sc, _ = score_regions(nxt, _rects(regions))
         self.next_words += sc.words
         self.next_hits += sc.centre_hits
@@ -86,9 +90,11 @@ class Run:
             if " " in text:
                 by_text.setdefault(text, []).append(box)
         for i, (text, boxes) in enumerate(by_text.items()):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             found = find_text(backend, rgb, text)
             (self.find_first if i == 0 else self.find_cached).append(time.perf_counter() - t)
+            if i == 0:
+                self.find_first_cpu.append(time.process_time() - c)
             self.f_total += 1
             if found is not None and any(inside(found, b) for b in boxes):
                 self.f_hits += 1
@@ -96,14 +102,23 @@ class Run:
     def row(self) -> str:
         f_hit = self.f_hits / self.f_total if self.f_total else float("nan")
         ms = 1000
-        return (f"{self.name:<22}{self.words:>6}{self.exact / self.words:>7.3f}"
+        return (f"{self.name:<24}{self.words:>6}{self.exact / self.words:>7.3f}"
                 f"{self.hits / self.words:>7.3f}"
+                f"{_pct(self.det_cpu, 0.5) * ms:>8.0f}ms"
                 f"{_pct(self.det_lat, 0.5) * ms:>7.0f}ms{_pct(self.det_lat, 0.95) * ms:>7.0f}ms"
-                f"{_pct(self.det_cpu, 0.5) * ms:>7.0f}ms"
+                f"{_pct(self.next_cpu, 0.5) * ms:>7.0f}ms"
                 f"{_pct(self.next_lat, 0.5) * ms:>7.0f}ms{self.next_hits / self.next_words:>7.3f}"
-                f"{self.f_total:>7}{f_hit:>7.3f}{_pct(self.find_first, 0.5) * ms:>8.0f}ms"
+                f"{self.f_total:>7}{f_hit:>7.3f}{_pct(self.find_first_cpu, 0.5) * ms:>8.0f}ms"
+                f"{_pct(self.find_first, 0.5) * ms:>7.0f}ms"
                 f"{_pct(self.find_cached, 0.5) * ms:>8.1f}ms"
-                f"{_pct(self.find_first + self.find_cached, 0.95) * ms:>6.0f}ms")
+                f"{_pct(self.find_first + self.find_cached, 0.95) * ms:>7.0f}ms")
+
+    @staticmethod
+    def header() -> str:
+        return (f"{'backend':<24}{'words':>6}{'exact':>7}{'hit':>7}{'det cpu':>10}"
+                f"{'det p50':>9}{'det p95':>9}{'nxt cpu':>9}{'nxt p50':>9}{'n.hit':>7}"
+                f"{'find n':>7}{'f.hit':>7}{'f.1st cpu':>10}{'f.1st':>9}{'f.cached':>10}"
+                f"{'f.p95':>9}")
 
 
 class EngineOnly:
@@ -145,6 +160,65 @@ def _rects(regions: list[TextRegion]) -> list[tuple[str, tuple[int, int, int, in
     return [(r.text, (r.box.x, r.box.y, r.box.width, r.box.height)) for r in regions]
 
 
+class TesseractCost:
+    """Where Tesseract's time goes: one Tesseract call per frame in several set-ups, taking
+    turns frame by frame, CPU seconds per call (``time.process_time``: all threads, not
+    inflated by other work the way wall time is) and centre-hit."""
+
+    def __init__(self) -> None:
+        import tesserocr
+
+        tessdata = find_tessdata()
+        auto = tesserocr.PSM.AUTO
+        # (name, page kind, scale, pool): "raw" is the grey screenshot, "prep" the normalised
+        # page of preprocess.prepare (dark text on white, borders gone).
+        self.variants = [
+            ("raw grey, invert retry", "raw", 1.0, TesseractPool(1, tessdata, retry_inverted=True)),
+            ("raw grey, no invert", "raw", 1.0, TesseractPool(1, tessdata)),
+            ("prep x1.0, PSM 11", "prep", 1.0, TesseractPool(1, tessdata)),
+            ("prep x1.25, PSM 11", "prep", 1.25, TesseractPool(1, tessdata)),
+            ("prep x1.5, PSM 11", "prep", 1.5, TesseractPool(1, tessdata)),
+            ("prep x1.5, PSM 3 (auto)", "prep", 1.5, TesseractPool(1, tessdata, psm=auto)),
+        ]
+        self.cpu: dict[str, list[float]] = {v[0]: [] for v in self.variants}
+        self.score: dict[str, list[int]] = {v[0]: [0, 0] for v in self.variants}
+        self.prep_cpu: list[float] = []
+
+    def frame(self, s: Screen) -> None:
+        import cv2
+
+        from services.inference.cpu import preprocess
+
+        rgb = np.asarray(s.image)
+        c = time.process_time()
+        prepared = preprocess.prepare(rgb).page
+        self.prep_cpu.append(time.process_time() - c)
+        raw = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        for name, kind, scale, pool in self.variants:
+            page = raw if kind == "raw" else prepared
+            c = time.process_time()
+            if scale != 1.0:
+                page = cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+            words = pool.recognize(page)
+            self.cpu[name].append(time.process_time() - c)
+            rects = [(w.text, tuple(round(v / scale) for v in w.box)) for w in words]
+            sc, _ = score_regions(s, rects)
+            self.score[name][0] += sc.words
+            self.score[name][1] += sc.centre_hits
+
+    def report(self) -> str:
+        lines = [f"{'tesseract set-up (one call/frame)':<34}{'hit':>7}{'cpu p50':>10}"
+                 f"{'cpu min':>10}",
+                 f"{'preprocess.prepare':<34}{'':>7}{_pct(self.prep_cpu, 0.5) * 1000:>8.0f}ms"
+                 f"{min(self.prep_cpu) * 1000:>8.0f}ms"]
+        for name, _kind, _scale, pool in self.variants:
+            words, hits = self.score[name]
+            lines.append(f"{name:<34}{hits / words:>7.3f}{_pct(self.cpu[name], 0.5) * 1000:>8.0f}ms"
+                         f"{min(self.cpu[name]) * 1000:>8.0f}ms")
+            pool.close()
+        return "\n".join(lines)
+
+
 def find_text(backend: Any, rgb: np.ndarray, query: str) -> tuple[int, int] | None:
     """What the servicer's FindText does: fast pass, then the thorough pass on a miss."""
     opts = matching.MatchOptions()
@@ -163,15 +237,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-find", action="store_true", help="skip the FindText measurements")
     ap.add_argument("--rapidocr-reference", action="store_true",
                     help="also time PP-OCR alone on whole frames (seconds per frame)")
+    ap.add_argument("--tesseract-cost", action="store_true",
+                    help="also time Tesseract alone in several set-ups (where its time goes)")
     args = ap.parse_args(argv)
     frames = 4 if args.quick else args.frames
     variants: list[tuple[str, Callable[[], Any]]] = [
-        ("cpu (pipeline)", lambda: CpuBackend(CpuOptions())),
+        ("cpu (pipeline, x1.25)", lambda: CpuBackend(CpuOptions())),
     ]
     if not args.quick:
         variants += [
-            ("cpu, 1 thread", lambda: CpuBackend(CpuOptions(tesseract_threads=1))),
+            ("cpu, x1.5 upscale", lambda: CpuBackend(CpuOptions(upscale=1.5))),
             ("cpu, no upscale", lambda: CpuBackend(CpuOptions(upscale=1.0))),
+            ("cpu, 1 thread", lambda: CpuBackend(CpuOptions(tesseract_threads=1, bands=1))),
             ("tesseract+prep only", lambda: CpuBackend(CpuOptions(use_rapidocr=False))),
         ]
     variants.append(("tesseract alone (ref)", lambda: EngineOnly("tesseract")))
@@ -187,23 +264,27 @@ def main(argv: list[str] | None = None) -> int:
         backend.load()
         backend.detect(np.asarray(screens[0].image))  # warm-up: first-run allocations
         runs.append(Run(name, backend))
+    cost = TesseractCost() if args.tesseract_cost else None
     # Variants take turns on every frame: load from other work on the machine hits all alike.
     for i, s in enumerate(screens):
         for run in runs:
             run.frame(s, find=not args.no_find)
+        if cost is not None:
+            cost.frame(s)
         print(f"  frame {i + 1}/{frames} done", file=sys.stderr)
     for run in runs:
         run.backend.close()
-    head = (f"{'backend':<22}{'words':>6}{'exact':>7}{'hit':>7}{'det p50':>9}{'det p95':>9}"
-            f"{'det cpu':>9}"
-            f"{'next p50':>9}{'n.hit':>7}"
-            f"{'find n':>7}{'f.hit':>7}{'f.1st p50':>10}{'f.cached':>10}{'f.p95':>8}")
+    head = Run.header()
     print(f"load average {os.getloadavg()[0]:.2f} at the end (other work on the machine "
-          "inflates latency; compare rows of one run)")
+          "inflates wall times; the cpu columns are CPU seconds of all threads; compare rows "
+          "of one run)")
     print(head)
     print("-" * len(head))
     for run in runs:
         print(run.row())
+    if cost is not None:
+        print()
+        print(cost.report())
     return 0
 
 

@@ -21,7 +21,7 @@ class InferenceSettings(ServiceSettings):
     ocr_threads: int = 2
     ocr_bands: int = 4
     # Page upscale before Tesseract: small UI fonts read better larger (costs time).
-    ocr_upscale: float = 1.5
+    ocr_upscale: float = 1.25
     # Words below this confidence are read again by PP-OCR, at most this many crops a frame.
     ocr_low_confidence: float = 0.6
     ocr_max_fallback_crops: int = 6

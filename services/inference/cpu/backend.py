@@ -3,8 +3,9 @@
 One DetectText pass (``detect``):
 1. ``preprocess.prepare``: text-like blobs, each painted dark-on-white on a clean page (box
    borders and fills gone, dark themes and coloured buttons normalised), optionally upscaled.
-2. Tesseract on that page, cut into horizontal bands between blobs and read in parallel
-   (``tesseract_threads``; tesserocr releases the GIL).
+2. Tesseract on that page (upscaled 1.25x), cut into horizontal bands between blobs that
+   hold equal shares of the reading (``_blob_cost``), each cropped to the columns holding
+   text, read in parallel (``tesseract_threads``; tesserocr releases the GIL).
 3. Blobs no confident Tesseract word covers (typically short labels inside buttons) are read
    again by the PP-OCR recogniser from the original pixels, at most ``max_fallback_crops`` per
    frame, in one batch.
@@ -38,13 +39,15 @@ from services.inference.cpu.engines import (
 
 MODEL_NAME = "ui-ocr-cpu"
 MODEL_VERSION = "1"
+# White margin kept around the text of a band (pixels of the original frame).
+_BAND_MARGIN = 12
 
 
 @dataclass
 class CpuOptions:
     tesseract_threads: int = 2
     bands: int = 4
-    upscale: float = 1.5
+    upscale: float = 1.25
     low_confidence: float = 0.6
     max_fallback_crops: int = 6
     use_rapidocr: bool = True
@@ -132,21 +135,32 @@ class CpuBackend:
             page = cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         n_bands = max(self.options.bands, self.options.tesseract_threads)
         bands = _bands(prepared.blobs, rgb.shape[0], n_bands)
-        futures = []
+        jobs = []
         for top, bottom in bands:
-            y0, y1 = int(top * scale), int(bottom * scale)
-            band = page[y0:y1]
-            if not (band < 128).any():  # nothing drawn: no need to ask Tesseract
+            inside = [b for b in prepared.blobs if top <= b.y + b.height // 2 < bottom]
+            if not inside:  # nothing drawn: no need to ask Tesseract
                 continue
+            # Only the columns holding text: Tesseract's thresholding and layout analysis cost
+            # in proportion to the pixels they are given, white or not.
+            left = max(0, int((min(b.x for b in inside) - _BAND_MARGIN) * scale))
+            right = min(page.shape[1],
+                        int((max(b.x + b.width for b in inside) + _BAND_MARGIN) * scale) + 1)
+            band = page[int(top * scale):int(bottom * scale), left:right]
+            jobs.append((sum(_blob_cost(b) for b in inside), top, left, band))
+        # The costliest first: with more bands than cores the short ones fill in at the end.
+        jobs.sort(key=lambda j: -j[0])
+        futures = []
+        for _cost, top, left, band in jobs:
             key = frame_key(band, scale)
             cached = self._band_cache.get(key)
             if cached is not None:
-                futures.append((top, None, cached))
+                futures.append((top, left, None, cached))
             else:
-                futures.append((top, key, self._bands.submit(self._tess.recognize, band)))
+                futures.append((top, left, key,
+                                self._bands.submit(self._tess.recognize, band)))
         words: list[OcrWord] = []
         line_base = 0
-        for top, key, fut in futures:
+        for top, left, key, fut in sorted(futures, key=lambda f: f[0]):
             if key is None:
                 band_words = fut
             else:
@@ -154,7 +168,7 @@ class CpuBackend:
                 self._band_cache.put(key, band_words)
             for w in band_words:
                 x, y, bw, bh = w.box
-                words.append(OcrWord(w.text, (round(x / scale), round(y / scale) + top,
+                words.append(OcrWord(w.text, (round((x + left) / scale), round(y / scale) + top,
                                               max(1, round(bw / scale)), max(1, round(bh / scale))),
                                      w.confidence, w.line + line_base))
             line_base += (max((w.line for w in band_words), default=-1) + 1)
@@ -258,20 +272,34 @@ def _crop(image: np.ndarray, region: Rect | None) -> tuple[np.ndarray, int, int]
     return image[region.y:region.bottom, region.x:region.right], region.x, region.y
 
 
+def _blob_cost(b: preprocess.Blob) -> float:
+    """Tesseract's LSTM scales each line to a fixed height, so reading a line costs in
+    proportion to its aspect ratio (plus its ~4 px padding), not to its pixel count."""
+    return b.width / (b.height + 8)
+
+
 def _bands(blobs: list[preprocess.Blob], height: int, count: int) -> list[tuple[int, int]]:
-    """Splits [0, height) into up to ``count`` bands at rows no blob crosses."""
-    if count <= 1 or height < 200:
+    """Splits [0, height) into up to ``count`` bands at rows no blob crosses, each holding
+    about the same amount of reading (``_blob_cost``), so parallel bands finish together."""
+    if count <= 1 or height < 200 or not blobs:
         return [(0, height)]
     busy = np.zeros(height + 1, dtype=bool)
+    cost = np.zeros(height + 1)
     for b in blobs:
         busy[max(0, b.y - 2): b.y + b.height + 2] = True
+        cost[min(height, b.y + b.height // 2)] += _blob_cost(b)
+    cumulative = np.cumsum(cost)
+    total = cumulative[-1]
     cuts = [0]
     for k in range(1, count):
-        target = height * k // count
-        free = np.flatnonzero(~busy[cuts[-1] + 50: height - 50]) + cuts[-1] + 50
+        # The row where the k-th share of the reading ends, then the nearest free row.
+        target = int(np.searchsorted(cumulative, total * k / count))
+        free = np.flatnonzero(~busy[cuts[-1] + 20: height - 20]) + cuts[-1] + 20
         if free.size == 0:
             break
-        cuts.append(int(free[np.argmin(np.abs(free - target))]))
+        cut = int(free[np.argmin(np.abs(free - target))])
+        if cut > cuts[-1]:
+            cuts.append(cut)
     cuts.append(height)
     return list(itertools.pairwise(cuts))
 

@@ -52,7 +52,7 @@ class TesseractPool:
     """A fixed set of Tesseract API objects, lent out one per concurrent call."""
 
     def __init__(self, size: int, tessdata: str, lang: str = "eng",
-                 retry_inverted: bool = False) -> None:
+                 retry_inverted: bool = False, psm: int | None = None) -> None:
         import tesserocr
 
         self._tesserocr = tesserocr
@@ -61,7 +61,7 @@ class TesseractPool:
         self._apis: queue.Queue = queue.Queue()
         for _ in range(size):
             api = tesserocr.PyTessBaseAPI(path=tessdata, lang=lang,
-                                          psm=tesserocr.PSM.SPARSE_TEXT,
+                                          psm=tesserocr.PSM.SPARSE_TEXT if psm is None else psm,
                                           oem=tesserocr.OEM.LSTM_ONLY)
             # The backend normalises polarity itself; Tesseract's own retry of unsure lines
             # inverted then only costs time. Raw screenshots (light-on-dark) need it.

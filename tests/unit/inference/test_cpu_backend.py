@@ -13,7 +13,7 @@ import pytest
 
 from services.inference import matching
 from services.inference.backends.base import Rect
-from services.inference.cpu.backend import CpuBackend, CpuOptions, _bands
+from services.inference.cpu.backend import CpuBackend, CpuOptions, _bands, _blob_cost
 from services.inference.cpu.preprocess import Blob, prepare
 from services.inference.testing.scoring import inside, score_regions
 from services.inference.testing.screens import generate_screens
@@ -117,3 +117,20 @@ def test_bands_cut_only_between_blobs() -> None:
     assert bands[0][0] == 0 and bands[-1][1] == 720
     for _top, bottom in bands[:-1]:
         assert not any(b.y - 2 <= bottom < b.y + b.height + 2 for b in blobs)
+
+
+def test_bands_share_the_reading_evenly() -> None:
+    # Dense wide lines in the top third, a few short labels below: equal-height bands would
+    # give one thread nearly all the work.
+    blobs = [Blob(10, y, 900, 14) for y in range(20, 260, 24)]
+    blobs += [Blob(10, y, 60, 14) for y in range(400, 700, 60)]
+    bands = _bands(blobs, 720, 2)
+    assert len(bands) == 2
+    costs = [sum(_blob_cost(b) for b in blobs if top <= b.y + b.height // 2 < bottom)
+             for top, bottom in bands]
+    assert bands[0][1] < 260  # the cut falls among the wide lines
+    assert min(costs) / max(costs) > 0.6
+
+
+def test_bands_of_an_empty_page_are_the_whole_page() -> None:
+    assert _bands([], 720, 4) == [(0, 720)]
