@@ -23,19 +23,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import grpc
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "protos")]
@@ -45,44 +39,10 @@ from bytebot.computer.v1 import computer_pb2 as pb  # noqa: E402
 from bytebot.computer.v1 import computer_pb2_grpc  # noqa: E402
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 
+from bench.service_process import served  # noqa: E402
+
 INPUT_GOAL_MS = 5.0
 SCREENSHOT_GOAL_MS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(display: str | None, grpc_port: int, root: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BYTEBOT_")}
-    env.pop("DISPLAY", None)
-    env.update(PYTHONPATH=f"{REPO}{os.pathsep}{REPO / 'protos'}", BYTEBOT_LOG_LEVEL="warning",
-               BYTEBOT_FILE_ROOT=str(root), BYTEBOT_SHUTDOWN_PROPAGATION_SECONDS="0")
-    if display:
-        env["BYTEBOT_DISPLAY"] = display
-    bytebot = Path(sys.executable).with_name("bytebot")
-    command = [str(bytebot)] if bytebot.exists() else [sys.executable, "-m", "libs.runtime.cli"]
-    return subprocess.Popen(
-        [*command, "serve", "computer", "--grpc-port", str(grpc_port), "--http-port", "0"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-    )
-
-
-def wait_ready(channel: grpc.Channel, timeout: float = 30.0) -> None:
-    health = health_pb2_grpc.HealthStub(channel)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            status = health.Check(health_pb2.HealthCheckRequest(service="readiness"), timeout=2)
-            if status.status == health_pb2.HealthCheckResponse.SERVING:
-                return
-        except grpc.RpcError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit("the computer service did not become ready")
-        time.sleep(0.1)
 
 
 def measure(fn: Callable[[int], object], iterations: int, warmup: int = 10) -> list[float]:
@@ -112,25 +72,13 @@ def main() -> int:
     args = parser.parse_args()
 
     with own_display(args.display) as display, tempfile.TemporaryDirectory() as root:
-        port = free_port()
-        server = start_server(display, port, Path(root))
-        try:
-            with grpc.insecure_channel(
-                f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", 64 << 20)]
-            ) as channel:
-                wait_ready(channel)
-                stub = computer_pb2_grpc.ComputerServiceStub(channel)
-                health = health_pb2_grpc.HealthStub(channel)
-                runs = []
-                for run in range(args.runs):
-                    runs.append(run_all(stub, health, args.iterations))
-                    print_table(runs[-1], args.iterations, f"run {run + 1}/{args.runs}")
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        with served("computer", {"BYTEBOT_FILE_ROOT": root, "BYTEBOT_DISPLAY": display}) as channel:
+            stub = computer_pb2_grpc.ComputerServiceStub(channel)
+            health = health_pb2_grpc.HealthStub(channel)
+            runs = []
+            for run in range(args.runs):
+                runs.append(run_all(stub, health, args.iterations))
+                print_table(runs[-1], args.iterations, f"run {run + 1}/{args.runs}")
         if args.runs > 1:
             print_median_table(runs)
         if args.encode_rounds > 0:

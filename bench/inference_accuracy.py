@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ class Run:
     def __init__(self, name: str, backend: Any) -> None:
         self.name, self.backend = name, backend
         self.det_lat: list[float] = []
+        self.det_lat_720: list[float] = []  # the goal's frame size alone
         self.det_cpu: list[float] = []
         self.words = self.exact = self.hits = 0
         self.next_lat: list[float] = []
@@ -65,6 +67,8 @@ class Run:
         t, c = time.perf_counter(), time.process_time()
         regions: list[TextRegion] = backend.detect(rgb)
         self.det_lat.append(time.perf_counter() - t)
+        if rgb.shape[:2] == (720, 1280):
+            self.det_lat_720.append(self.det_lat[-1])
         # CPU seconds of all threads: what the frame costs, whatever else the machine runs.
         self.det_cpu.append(time.process_time() - c)
         sc, _ = score_regions(s, _rects(regions))
@@ -106,6 +110,7 @@ class Run:
                 f"{self.hits / self.words:>7.3f}"
                 f"{_pct(self.det_cpu, 0.5) * ms:>8.0f}ms"
                 f"{_pct(self.det_lat, 0.5) * ms:>7.0f}ms{_pct(self.det_lat, 0.95) * ms:>7.0f}ms"
+                f"{_pct(self.det_lat_720, 0.5) * ms:>7.0f}ms"
                 f"{_pct(self.next_cpu, 0.5) * ms:>7.0f}ms"
                 f"{_pct(self.next_lat, 0.5) * ms:>7.0f}ms{self.next_hits / self.next_words:>7.3f}"
                 f"{self.f_total:>7}{f_hit:>7.3f}{_pct(self.find_first_cpu, 0.5) * ms:>8.0f}ms"
@@ -116,7 +121,8 @@ class Run:
     @staticmethod
     def header() -> str:
         return (f"{'backend':<24}{'words':>6}{'exact':>7}{'hit':>7}{'det cpu':>10}"
-                f"{'det p50':>9}{'det p95':>9}{'nxt cpu':>9}{'nxt p50':>9}{'n.hit':>7}"
+                f"{'det p50':>9}{'det p95':>9}{'720 p50':>9}"
+                f"{'nxt cpu':>9}{'nxt p50':>9}{'n.hit':>7}"
                 f"{'find n':>7}{'f.hit':>7}{'f.1st cpu':>10}{'f.1st':>9}{'f.cached':>10}"
                 f"{'f.p95':>9}")
 
@@ -154,6 +160,53 @@ class EngineOnly:
     def close(self) -> None:
         if self._tess is not None:
             self._tess.close()
+
+
+class GrpcRun:
+    """DetectText through gRPC: `bytebot serve inference` (cpu backend, its caches off so
+    every frame is read cold like the rows above) in a process of its own, each frame sent
+    as a PNG encoded beforehand. Latency as a client sees it: transfer, decoding, OCR,
+    response."""
+
+    def __init__(self, stub: Any) -> None:
+        self.stub = stub
+        self.name = "cpu via gRPC DetectText"
+        self.lat: list[float] = []
+        self.lat_720: list[float] = []
+        self.words = self.exact = self.hits = 0
+
+    def frame(self, s: Screen, png: bytes) -> None:
+        from bytebot.common.v1 import common_pb2
+        from bytebot.inference.v1 import inference_pb2
+
+        request = inference_pb2.DetectTextRequest(
+            image=common_pb2.Image(data=png, format=common_pb2.IMAGE_FORMAT_PNG))
+        t = time.perf_counter()
+        response = self.stub.DetectText(request, timeout=60)
+        self.lat.append(time.perf_counter() - t)
+        if s.image.size == (1280, 720):
+            self.lat_720.append(self.lat[-1])
+        sc, _ = score_regions(s, [(r.text, (r.box.x, r.box.y, r.box.width, r.box.height))
+                                  for r in response.regions])
+        self.words += sc.words
+        self.exact += sc.exact
+        self.hits += sc.centre_hits
+
+    def row(self) -> str:
+        ms = 1000
+        return (f"{self.name:<24}{self.words:>6}{self.exact / self.words:>7.3f}"
+                f"{self.hits / self.words:>7.3f}{'':>10}"
+                f"{_pct(self.lat, 0.5) * ms:>7.0f}ms{_pct(self.lat, 0.95) * ms:>7.0f}ms"
+                f"{_pct(self.lat_720, 0.5) * ms:>7.0f}ms")
+
+
+def _png(s: Screen) -> bytes:
+    import cv2
+
+    ok, data = cv2.imencode(".png", cv2.cvtColor(np.asarray(s.image), cv2.COLOR_RGB2BGR),
+                            [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    assert ok
+    return data.tobytes()
 
 
 def _rects(regions: list[TextRegion]) -> list[tuple[str, tuple[int, int, int, int]]]:
@@ -231,16 +284,18 @@ def find_text(backend: Any, rgb: np.ndarray, query: str) -> tuple[int, int] | No
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
-                    help="4 frames: the cpu pipeline and Tesseract alone")
-    ap.add_argument("--frames", type=int, default=24)
+                    help="the cpu pipeline and Tesseract alone only, 4 frames unless --frames")
+    ap.add_argument("--frames", type=int, default=None, help="frames (default 24)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-find", action="store_true", help="skip the FindText measurements")
     ap.add_argument("--rapidocr-reference", action="store_true",
                     help="also time PP-OCR alone on whole frames (seconds per frame)")
+    ap.add_argument("--grpc", action="store_true",
+                    help="also time DetectText through gRPC against `bytebot serve inference`")
     ap.add_argument("--tesseract-cost", action="store_true",
                     help="also time Tesseract alone in several set-ups (where its time goes)")
     args = ap.parse_args(argv)
-    frames = 4 if args.quick else args.frames
+    frames = args.frames or (4 if args.quick else 24)
     variants: list[tuple[str, Callable[[], Any]]] = [
         ("cpu (pipeline, x1.25)", lambda: CpuBackend(CpuOptions())),
     ]
@@ -265,13 +320,28 @@ def main(argv: list[str] | None = None) -> int:
         backend.detect(np.asarray(screens[0].image))  # warm-up: first-run allocations
         runs.append(Run(name, backend))
     cost = TesseractCost() if args.tesseract_cost else None
-    # Variants take turns on every frame: load from other work on the machine hits all alike.
-    for i, s in enumerate(screens):
-        for run in runs:
-            run.frame(s, find=not args.no_find)
-        if cost is not None:
-            cost.frame(s)
-        print(f"  frame {i + 1}/{frames} done", file=sys.stderr)
+    with ExitStack() as stack:
+        grpc_run = None
+        if args.grpc:
+            from bytebot.inference.v1 import inference_pb2_grpc
+
+            from bench.service_process import served
+
+            channel = stack.enter_context(served("inference", {
+                "BYTEBOT_BACKEND": "cpu", "BYTEBOT_OCR_CACHE_ENTRIES": "0"}))
+            stub = inference_pb2_grpc.InferenceServiceStub(channel)
+            GrpcRun(stub).frame(screens[0], _png(screens[0]))  # warm-up
+            grpc_run = GrpcRun(stub)
+        # Variants take turns on every frame: load from other work on the machine hits all
+        # alike.
+        for i, s in enumerate(screens):
+            for run in runs:
+                run.frame(s, find=not args.no_find)
+            if grpc_run is not None:
+                grpc_run.frame(s, _png(s))
+            if cost is not None:
+                cost.frame(s)
+            print(f"  frame {i + 1}/{frames} done", file=sys.stderr)
     for run in runs:
         run.backend.close()
     head = Run.header()
@@ -282,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(head))
     for run in runs:
         print(run.row())
+    if grpc_run is not None:
+        print(grpc_run.row())
     if cost is not None:
         print()
         print(cost.report())
