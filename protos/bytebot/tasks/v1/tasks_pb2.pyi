@@ -59,7 +59,6 @@ class TaskEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_EVENT_TYPE_UNSPECIFIED: _ClassVar[TaskEventType]
     TASK_EVENT_TYPE_SNAPSHOT: _ClassVar[TaskEventType]
     TASK_EVENT_TYPE_CREATED: _ClassVar[TaskEventType]
-    TASK_EVENT_TYPE_QUEUED: _ClassVar[TaskEventType]
     TASK_EVENT_TYPE_STARTED: _ClassVar[TaskEventType]
     TASK_EVENT_TYPE_STEP_STARTED: _ClassVar[TaskEventType]
     TASK_EVENT_TYPE_STEP_FINISHED: _ClassVar[TaskEventType]
@@ -97,7 +96,6 @@ STEP_STATUS_CANCELLED: StepStatus
 TASK_EVENT_TYPE_UNSPECIFIED: TaskEventType
 TASK_EVENT_TYPE_SNAPSHOT: TaskEventType
 TASK_EVENT_TYPE_CREATED: TaskEventType
-TASK_EVENT_TYPE_QUEUED: TaskEventType
 TASK_EVENT_TYPE_STARTED: TaskEventType
 TASK_EVENT_TYPE_STEP_STARTED: TaskEventType
 TASK_EVENT_TYPE_STEP_FINISHED: TaskEventType
