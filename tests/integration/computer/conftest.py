@@ -53,12 +53,11 @@ def file_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("desktop")
 
 
-@pytest.fixture(scope="session")
-def service(xvfb: XvfbProcess, file_root: Path) -> Iterator[ServiceThread]:
-    from services.computer.main import ENTRY
-
-    overrides = {
-        "display": xvfb.display,
+def service_overrides(display: str, file_root: Path) -> dict[str, Any]:
+    """The computer service's settings for these tests: `display`, files under `file_root`,
+    the recorder app as `recorder` (launched into `file_root/launched`), a missing program."""
+    return {
+        "display": display,
         "file_root": str(file_root),
         # Bytebot's 150 ms pauses would only slow the suite; one test checks the default.
         "click_interval_seconds": 0.02,
@@ -72,6 +71,13 @@ def service(xvfb: XvfbProcess, file_root: Path) -> Iterator[ServiceThread]:
         },
         "log_level": "warning",
     }
+
+
+@pytest.fixture(scope="session")
+def service(xvfb: XvfbProcess, file_root: Path) -> Iterator[ServiceThread]:
+    from services.computer.main import ENTRY
+
+    overrides = service_overrides(xvfb.display, file_root)
     runner = ServiceThread(ENTRY, overrides).start()
     try:
         yield runner
