@@ -25,7 +25,7 @@ from Xlib import X
 from Xlib.display import Display
 from Xlib.ext import xtest
 
-from services.computer.keyboard import Keyboard, char_keysym
+from services.computer.keyboard import REBIND_GRACE_SECONDS, Keyboard, char_keysym
 
 BUTTONS = {"left": 1, "middle": 2, "right": 3}
 SCROLL_BUTTONS = {"up": 4, "down": 5, "left": 6, "right": 7}
@@ -44,14 +44,15 @@ class Point:
 class Desktop:
     """One X display connection with XTest input (see the module comment)."""
 
-    def __init__(self, display_name: str) -> None:
+    def __init__(self, display_name: str,
+                 rebind_grace_seconds: float = REBIND_GRACE_SECONDS) -> None:
         self.display_name = display_name
         self._display = Display(display_name)
         if not self._display.has_extension("XTEST"):
             self._display.close()
             raise RuntimeError(f"display {display_name} has no XTEST extension")
         self._root = self._display.screen().root
-        self.keyboard = Keyboard(self._display)
+        self.keyboard = Keyboard(self._display, rebind_grace_seconds)
         self._held_keys: dict[int, int] = {}  # keycode → number of holders (chords may repeat)
         self._held_buttons: set[int] = set()
 

@@ -157,7 +157,8 @@ class ComputerServicer(computer_pb2_grpc.ComputerServiceServicer):
     def _connect(self) -> DisplaySession:
         assert self._display_name is not None
         self._session = DisplaySession(
-            self._display_name, self.applications, owns_display=self._xvfb is not None
+            self._display_name, self.applications, owns_display=self._xvfb is not None,
+            rebind_grace_seconds=self.settings.keyboard_rebind_grace_seconds,
         )
         return self._session
 

@@ -19,6 +19,7 @@ from Xlib import XK
 from services.computer.applications import Applications, AppSpec
 from services.computer.clipboard import ClipboardOwner
 from services.computer.desktop import BUTTONS, Desktop, Point, pause
+from services.computer.keyboard import REBIND_GRACE_SECONDS
 from services.computer.screen import Region, ScreenCapture
 
 _CONTROL_L = XK.string_to_keysym("Control_L")
@@ -35,11 +36,12 @@ class DisplaySession:
     """One display: input (XTest), capture (mss), clipboard and applications."""
 
     def __init__(
-        self, display_name: str, applications: dict[str, AppSpec], *, owns_display: bool
+        self, display_name: str, applications: dict[str, AppSpec], *, owns_display: bool,
+        rebind_grace_seconds: float = REBIND_GRACE_SECONDS,
     ) -> None:
         self.display_name = display_name
         self.owns_display = owns_display
-        self.desktop = Desktop(display_name)
+        self.desktop = Desktop(display_name, rebind_grace_seconds)
         try:
             self.size = self.desktop.screen_size()
             self.capture = ScreenCapture(display_name)
