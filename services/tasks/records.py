@@ -130,6 +130,9 @@ class TaskRecord:
     last_event_seq: int
     step_count: int
     steps: tuple[StepRecord, ...] = field(default=())
+    # CreateTask's idempotency key and the digest of the request that came with it.
+    request_id: str | None = None
+    request_hash: str | None = None
 
     @property
     def terminal(self) -> bool:

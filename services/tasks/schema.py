@@ -90,6 +90,9 @@ tasks = Table(
     Column("lease_expires_at", UTCDateTime, nullable=True),
     Column("last_event_seq", Integer, nullable=False, default=0),
     Column("step_count", Integer, nullable=False, default=0),
+    # CreateTask's idempotency key and a digest of the request it came with (NULL: none).
+    Column("request_id", String(64), nullable=True),
+    Column("request_hash", String(64), nullable=True),
     # The claim query: WHERE status = 'PENDING' ORDER BY priority DESC, queued_at, created_at.
     Index("ix_tasks_claim_order", "status", "priority", "queued_at", "created_at"),
     # The lease reaper: WHERE status = 'RUNNING' AND lease_expires_at < now.
@@ -97,6 +100,8 @@ tasks = Table(
     # ListTasks: newest first, keyset on (created_at, id).
     Index("ix_tasks_created_at_id", "created_at", "id"),
     Index("ix_tasks_created_by", "created_by", "created_at"),
+    # One task per (creator, idempotency key); rows without a key (NULL) never collide.
+    Index("uq_tasks_created_by_request_id", "created_by", "request_id", unique=True),
 )
 
 task_steps = Table(

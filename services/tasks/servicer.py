@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -33,6 +34,7 @@ from services.tasks.notifications import EventHub
 from services.tasks.records import Priority, Status, StepInput, TaskRecord, utcnow
 from services.tasks.store import (
     InvalidPageTokenError,
+    RequestIdReusedError,
     TaskFinishedError,
     TaskNotFoundError,
     TaskStore,
@@ -90,23 +92,35 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
             for step in request.steps
         ]
         task_type = type_name(request.type)
-        task = await self._db(
-            self.store.create_task,
-            description=request.description,
-            type=task_type,
-            priority=request.priority or Priority.MEDIUM,
-            created_by=created_by,
-            scheduled_for=(
-                request.scheduled_for.ToDatetime(tzinfo=now.tzinfo)
-                if request.HasField("scheduled_for")
-                else None
-            ),
-            steps=steps,
-            correlation_id=get_correlation_id() or "",
-            trace_context=inject_context(),
-            max_attempts=request.max_attempts or self.default_max_attempts,
-            now=now,
-        )
+        # The digest tells a retry (same request) from a reused key (another request).
+        request_hash = (hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
+                        if request.request_id else None)
+        try:
+            task = await self._db(
+                self.store.create_task,
+                description=request.description,
+                type=task_type,
+                priority=request.priority or Priority.MEDIUM,
+                created_by=created_by,
+                scheduled_for=(
+                    request.scheduled_for.ToDatetime(tzinfo=now.tzinfo)
+                    if request.HasField("scheduled_for")
+                    else None
+                ),
+                steps=steps,
+                correlation_id=get_correlation_id() or "",
+                trace_context=inject_context(),
+                max_attempts=request.max_attempts or self.default_max_attempts,
+                now=now,
+                request_id=request.request_id or None,
+                request_hash=request_hash,
+            )
+        except RequestIdReusedError as exc:
+            raise InvalidArgument("invalid CreateTask request: request_id",
+                                  [FieldViolation("request_id", str(exc))]) from None
+        if task.created_at != now:  # an earlier call with this request_id created it
+            log.info("task create replayed", taskId=task.id, requestId=request.request_id)
+            return tasks_pb2.CreateTaskResponse(task=task_to_proto(task))
         log.info(
             "task created",
             taskId=task.id,

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from services.tasks.db import Database
 from services.tasks.notifications import LOCAL_BUS, database_key, notify_payload
@@ -65,6 +66,16 @@ class TaskFinishedError(RuntimeError):
 
 class InvalidPageTokenError(ValueError):
     pass
+
+
+class RequestIdReusedError(ValueError):
+    """A CreateTask idempotency key came back with a different request."""
+
+    def __init__(self, request_id: str, task_id: str) -> None:
+        super().__init__(f"request_id {request_id!r} was already used by this user for a "
+                         f"different request (task {task_id})")
+        self.request_id = request_id
+        self.task_id = task_id
 
 
 @dataclass
@@ -180,9 +191,68 @@ class TaskStore:
         trace_context: dict[str, str] | None = None,
         max_attempts: int = 3,
         now: datetime | None = None,
+        request_id: str | None = None,
+        request_hash: str | None = None,
+    ) -> TaskRecord:
+        """Creates a task; with a `request_id` (idempotency key), a repeated call by the same
+        `created_by` returns the task the first one created (RequestIdReusedError when
+        `request_hash`, the digest of the request, differs)."""
+        try:
+            return self._create_task(
+                description=description, type=type, priority=priority, created_by=created_by,
+                scheduled_for=scheduled_for, steps=steps, correlation_id=correlation_id,
+                trace_context=trace_context, max_attempts=max_attempts, now=now,
+                request_id=request_id or None, request_hash=request_hash,
+            )
+        except IntegrityError:
+            # PostgreSQL: a concurrent call with the same key committed between our look-up
+            # and our insert (the unique index stopped the second row). SQLite serialises
+            # writers, so its look-up inside the write transaction already saw the first.
+            if not request_id:
+                raise
+            existing = self._find_by_request_id(created_by, request_id)
+            if existing is None:
+                raise
+            return self._replayed(existing, request_id, request_hash)
+
+    def _find_by_request_id(self, created_by: str, request_id: str) -> TaskRecord | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(tasks).where(
+                tasks.c.created_by == created_by, tasks.c.request_id == request_id)).one_or_none()
+            if row is None:
+                return None
+            return task_from_row(row, self.load_steps(conn, [row.id]).get(row.id, ()))
+
+    def _replayed(self, task: TaskRecord, request_id: str, request_hash: str | None) -> TaskRecord:
+        if task.request_hash != request_hash:
+            raise RequestIdReusedError(request_id, task.id)
+        return task
+
+    def _create_task(
+        self,
+        *,
+        description: str,
+        type: str,
+        priority: int,
+        created_by: str,
+        scheduled_for: datetime | None,
+        steps: Sequence[StepInput],
+        correlation_id: str,
+        trace_context: dict[str, str] | None,
+        max_attempts: int,
+        now: datetime | None,
+        request_id: str | None,
+        request_hash: str | None,
     ) -> TaskRecord:
         task_id = str(uuid.uuid4())
         with self.transaction(now) as tx:
+            if request_id is not None:
+                row = tx.conn.execute(select(tasks).where(
+                    tasks.c.created_by == created_by, tasks.c.request_id == request_id,
+                )).one_or_none()
+                if row is not None:
+                    steps_of = self.load_steps(tx.conn, [row.id]).get(row.id, ())
+                    return self._replayed(task_from_row(row, steps_of), request_id, request_hash)
             available_at = scheduled_for if type == TaskType.SCHEDULED and scheduled_for else tx.now
             values = {
                 "id": task_id,
@@ -212,6 +282,8 @@ class TaskStore:
                 "lease_expires_at": None,
                 "last_event_seq": 1,
                 "step_count": len(steps),
+                "request_id": request_id,
+                "request_hash": request_hash,
             }
             tx.conn.execute(_INSERT_TASK, values)
             step_rows = [
@@ -428,6 +500,8 @@ def task_from_row(row: Any, steps: Sequence[StepRecord] = ()) -> TaskRecord:
         last_event_seq=row.last_event_seq,
         step_count=row.step_count,
         steps=tuple(steps),
+        request_id=row.request_id,
+        request_hash=row.request_hash,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -242,6 +243,9 @@ def _create(args: argparse.Namespace) -> int:
         priority=_enum(T.TaskPriority, "TASK_PRIORITY_", args.priority),
         created_by=args.created_by or "",
         max_attempts=args.max_attempts or 0,
+        # Always a key: the channel retries UNAVAILABLE, and a retry must not make a second
+        # task if the first attempt was written.
+        request_id=args.request_id or str(uuid.uuid4()),
     )
     for step in args.step or []:
         try:
@@ -358,6 +362,8 @@ def register(subparsers: Any) -> None:
     create.add_argument("--scheduled-for", help="ISO 8601 time: makes the task SCHEDULED")
     create.add_argument("--created-by")
     create.add_argument("--max-attempts", type=int)
+    create.add_argument("--request-id", help="idempotency key (default: a new UUID); the same "
+                        "key again returns the task it created")
     create.set_defaults(func=_run(_create))
 
     for name, func, help_text in (

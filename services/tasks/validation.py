@@ -4,6 +4,7 @@ and key names come from libs/actions, shared with the computer service."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,8 @@ MAX_STEPS = 100
 MAX_CREATED_BY_CHARS = 256
 MAX_ATTEMPTS = 10
 MAX_CANCEL_REASON_CHARS = 1_000
+MAX_REQUEST_ID_CHARS = 64
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]+")
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 # Timestamp's own valid range (0001-01-01 .. 9999-12-31).
@@ -71,6 +74,11 @@ def validate_create(request: tasks_pb2.CreateTaskRequest, now: datetime) -> None
                 f"must be between 0 and {MAX_ATTEMPTS} (0 means 3), got {request.max_attempts}",
             )
         )
+    if request.request_id and (len(request.request_id) > MAX_REQUEST_ID_CHARS
+                               or not _REQUEST_ID.fullmatch(request.request_id)):
+        v.append(FieldViolation(
+            "request_id",
+            f"must be 1-{MAX_REQUEST_ID_CHARS} characters of A-Z a-z 0-9 . _ : - (or empty)"))
     scheduled = request.type == tasks_pb2.TASK_TYPE_SCHEDULED
     if request.HasField("scheduled_for"):
         when = timestamp_violation(request.scheduled_for, "scheduled_for", v)

@@ -210,3 +210,19 @@ def test_cancel_and_errors(
 
     code, _, err = bytebot(capsys, "--target", "127.0.0.1:1", "--timeout", "2", "list")
     assert code == 3 and "UNAVAILABLE" in err and "127.0.0.1:1" in err
+
+
+def test_create_with_a_request_id_twice_makes_one_task(
+    api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = []
+    for _ in range(2):
+        code, out, err = bytebot(
+            capsys, "--target", api, "--json", "create", "--description", "once only",
+            "--created-by", "dora", "--request-id", "cli-once-1",
+        )
+        assert code == 0, err
+        ids.append(json.loads(out)["id"])
+    assert ids[0] == ids[1]
+    code, out, _ = bytebot(capsys, "--target", api, "--json", "list", "--created-by", "dora")
+    assert [t["id"] for t in json.loads(out)["tasks"]] == [ids[0]]

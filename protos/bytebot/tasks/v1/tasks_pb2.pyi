@@ -198,7 +198,7 @@ class Task(_message.Message):
     def __init__(self, id: _Optional[str] = ..., description: _Optional[str] = ..., type: _Optional[_Union[TaskType, str]] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., priority: _Optional[_Union[TaskPriority, str]] = ..., control: _Optional[_Union[TaskControl, str]] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., queued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., executed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., result: _Optional[str] = ..., correlation_id: _Optional[str] = ..., attempts: _Optional[int] = ..., max_attempts: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[_action_pb2.Action, _Mapping]]] = ..., step_results: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., cancel_requested: _Optional[bool] = ...) -> None: ...
 
 class CreateTaskRequest(_message.Message):
-    __slots__ = ("description", "type", "priority", "scheduled_for", "steps", "created_by", "max_attempts")
+    __slots__ = ("description", "type", "priority", "scheduled_for", "steps", "created_by", "max_attempts", "request_id")
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
@@ -206,6 +206,7 @@ class CreateTaskRequest(_message.Message):
     STEPS_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     description: str
     type: TaskType
     priority: TaskPriority
@@ -213,7 +214,8 @@ class CreateTaskRequest(_message.Message):
     steps: _containers.RepeatedCompositeFieldContainer[_action_pb2.Action]
     created_by: str
     max_attempts: int
-    def __init__(self, description: _Optional[str] = ..., type: _Optional[_Union[TaskType, str]] = ..., priority: _Optional[_Union[TaskPriority, str]] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[_action_pb2.Action, _Mapping]]] = ..., created_by: _Optional[str] = ..., max_attempts: _Optional[int] = ...) -> None: ...
+    request_id: str
+    def __init__(self, description: _Optional[str] = ..., type: _Optional[_Union[TaskType, str]] = ..., priority: _Optional[_Union[TaskPriority, str]] = ..., scheduled_for: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[_action_pb2.Action, _Mapping]]] = ..., created_by: _Optional[str] = ..., max_attempts: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CreateTaskResponse(_message.Message):
     __slots__ = ("task",)
