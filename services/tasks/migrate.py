@@ -8,6 +8,9 @@ others then find the schema at head.
 
 from __future__ import annotations
 
+import itertools
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -15,8 +18,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from libs.observability.logging import get_logger
 from services.tasks.db import Database
+
+log = get_logger(__name__)
+_SQLITE_LOCK_RETRIES = 5
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Arbitrary but fixed: "bytebot tasks migrations" for pg_advisory_xact_lock.
@@ -47,20 +55,33 @@ def current_revision(db: Database) -> str | None:
 
 def upgrade(db: Database, revision: str = "head") -> str:
     """Bring the schema to `revision`; returns the revision the database is at."""
-    cfg = alembic_config(db)
-    with db.write() as conn:
-        if db.is_postgresql:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-        return MigrationContext.configure(conn).get_current_revision() or "base"
+    return _run(db, command.upgrade, revision)
 
 
 def downgrade(db: Database, revision: str) -> str:
+    return _run(db, command.downgrade, revision)
+
+
+def _run(db: Database, alembic_command: Callable[[Config, str], None], revision: str) -> str:
+    for attempt in itertools.count():
+        try:
+            return _run_once(db, alembic_command, revision)
+        except OperationalError as exc:
+            # SQLite answers some lock conflicts at once, without its busy handler (a WAL
+            # database being created or recovered by another connection: SQLITE_BUSY_RECOVERY);
+            # replicas starting together can meet one. The lock is gone a moment later.
+            if not (db.is_sqlite and "locked" in str(exc)) or attempt >= _SQLITE_LOCK_RETRIES:
+                raise
+            log.warning("migration met a locked SQLite database; retrying", attempt=attempt + 1)
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _run_once(db: Database, alembic_command: Callable[[Config, str], None], revision: str) -> str:
     cfg = alembic_config(db)
     with db.write() as conn:
         if db.is_postgresql:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+        alembic_command(cfg, revision)
         return MigrationContext.configure(conn).get_current_revision() or "base"

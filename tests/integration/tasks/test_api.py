@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import urllib.request
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,39 +12,14 @@ import grpc
 import pytest
 from bytebot.common.v1 import common_pb2
 from bytebot.computer.v1 import action_pb2, computer_pb2
-from bytebot.tasks.v1 import tasks_pb2, tasks_pb2_grpc
-from google.protobuf import duration_pb2
+from bytebot.tasks.v1 import tasks_pb2
 
-from libs.observability.errors import field_violations
-from libs.runtime.server import start_service
 from services.tasks.db import Database
-from services.tasks.main import API_ENTRY
 from services.tasks.queue import TaskQueue
 from services.tasks.store import TaskStore
+from tests.integration.tasks.api_client import run_api, violations_of, wait_step
 
 T = tasks_pb2
-
-
-def run_api(
-    database_url: str, test: Callable[[Any, Any], Awaitable[None]], **settings: Any
-) -> None:
-    async def main() -> None:
-        async with start_service(API_ENTRY, {"database_url": database_url, **settings}) as svc:
-            await test(tasks_pb2_grpc.TaskServiceStub(svc.channel()), svc)
-
-    asyncio.run(main())
-
-
-async def violations_of(call: Awaitable[Any]) -> tuple[grpc.StatusCode, dict[str, str]]:
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await call
-    return info.value.code(), {v.field: v.description for v in field_violations(info.value)}
-
-
-def wait_step(ms: int = 0) -> action_pb2.Action:
-    return action_pb2.Action(
-        wait=computer_pb2.WaitRequest(duration=duration_pb2.Duration(nanos=ms * 1_000_000))
-    )
 
 
 def test_create_get_list_and_cancel(database_url: str) -> None:

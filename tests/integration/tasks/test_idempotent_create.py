@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from services.tasks.schema import tasks
 from services.tasks.store import RequestIdReusedError, TaskStore
-from tests.integration.tasks.test_api import run_api, violations_of, wait_step
+from tests.integration.tasks.api_client import run_api, violations_of, wait_step
 
 T = tasks_pb2
 
