@@ -128,6 +128,7 @@ def event_to_proto(
         task=task_to_proto(task, status=event.status),
         step_index=int(data.get("step", -1)),
         message=event.message,
+        event_sequence=event.sequence,
     )
 
 
@@ -138,4 +139,5 @@ def snapshot_to_proto(task: TaskRecord) -> tasks_pb2.WatchTaskResponse:
         time=timestamp(task.updated_at),
         task=task_to_proto(task),
         step_index=-1,
+        event_sequence=task.last_event_seq,
     )

@@ -16,6 +16,7 @@ from libs.observability.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    OutOfRange,
     Unavailable,
 )
 from libs.observability.logging import get_logger
@@ -195,14 +196,23 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         events are always read from the table after the snapshot's sequence number, so
         wake-ups only decide *when* we look, never *what* we send."""
         task_id = validate_task_id(request.id, "WatchTask")
+        resume_after = request.after_event_sequence
         async with self.hub.subscribe(task_id) as subscription:
             task = await self._get(task_id)
             require_owner_or_admin(task.created_by)
-            yield snapshot_to_proto(task)
-            if task.terminal:
-                return
-            stream_sequence = 1
-            last_seen = task.last_event_seq
+            if resume_after:
+                if not 0 < resume_after <= task.last_event_seq:
+                    raise OutOfRange(
+                        f"after_event_sequence {resume_after} is not an event of task "
+                        f"{task_id} (its events are 1..{task.last_event_seq})")
+                if task.terminal and resume_after == task.last_event_seq:
+                    return  # the caller saw the end already
+                stream_sequence, last_seen = 0, resume_after
+            else:
+                yield snapshot_to_proto(task)
+                if task.terminal:
+                    return
+                stream_sequence, last_seen = 1, task.last_event_seq
             while True:
                 events = await self._db(self.store.events_after, task_id, last_seen)
                 if not events:

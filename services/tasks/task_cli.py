@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ from libs.console import table
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 TARGET_ENV = "BYTEBOT_TASKS_ADDRESS"
+# How long `task watch` keeps trying to resume a stream the API broke.
+WATCH_RESUME_SECONDS = 60.0
 ERROR_WIDTH = 60  # `list` cuts longer errors (`get` shows them whole)
 
 T = tasks_pb2
@@ -302,10 +305,30 @@ def _cancel(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    stub = _stub(args, streaming=True)
     last: tasks_pb2.Task | None = None
-    for event in _stub(args, streaming=True).WatchTask(T.WatchTaskRequest(id=args.id)):
-        last = event.task
-        _out(to_json(event) if args.json else event_line(event))
+    after = 0  # the task's last event shown: where a broken stream resumes
+    broken_since: float | None = None
+    delay = 0.2
+    while True:
+        try:
+            for event in stub.WatchTask(T.WatchTaskRequest(id=args.id,
+                                                           after_event_sequence=after)):
+                last, after, broken_since, delay = event.task, event.event_sequence, None, 0.2
+                _out(to_json(event) if args.json else event_line(event))
+            break
+        except grpc.RpcError as err:
+            # The API went away mid-watch (a restart, a rolling update): resume after the
+            # last event shown, so nothing is missed or shown twice, for up to a while.
+            if err.code() != grpc.StatusCode.UNAVAILABLE or not after:
+                raise
+            broken_since = broken_since or time.monotonic()
+            if time.monotonic() - broken_since > WATCH_RESUME_SECONDS:
+                raise
+            print(f"bytebot: watch interrupted ({err.details()}); resuming after event {after}",
+                  file=sys.stderr, flush=True)
+            time.sleep(delay)
+            delay = min(2.0, delay * 2)
     if last is None or last.status not in TERMINAL:
         print("bytebot: the watch ended before the task finished", file=sys.stderr)
         return 3

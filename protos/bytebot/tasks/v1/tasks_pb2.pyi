@@ -272,23 +272,27 @@ class CancelTaskResponse(_message.Message):
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
 
 class WatchTaskRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "after_event_sequence")
     ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_EVENT_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    after_event_sequence: int
+    def __init__(self, id: _Optional[str] = ..., after_event_sequence: _Optional[int] = ...) -> None: ...
 
 class WatchTaskResponse(_message.Message):
-    __slots__ = ("sequence", "type", "time", "task", "step_index", "message")
+    __slots__ = ("sequence", "type", "time", "task", "step_index", "message", "event_sequence")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     STEP_INDEX_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     type: TaskEventType
     time: _timestamp_pb2.Timestamp
     task: Task
     step_index: int
     message: str
-    def __init__(self, sequence: _Optional[int] = ..., type: _Optional[_Union[TaskEventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., task: _Optional[_Union[Task, _Mapping]] = ..., step_index: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+    event_sequence: int
+    def __init__(self, sequence: _Optional[int] = ..., type: _Optional[_Union[TaskEventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., task: _Optional[_Union[Task, _Mapping]] = ..., step_index: _Optional[int] = ..., message: _Optional[str] = ..., event_sequence: _Optional[int] = ...) -> None: ...
