@@ -365,6 +365,7 @@ class RunningService:
                 await self.server.stop(MIN_STOP_GRACE_SECONDS)
                 await stopping
             forced.cancel()
+            await _settle_rpc_tasks(RPC_SETTLE_SECONDS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -386,6 +387,25 @@ class RunningService:
             log.info("service stopped")
         if self.observability is not None:
             self.observability.shutdown()
+
+
+# grpc.aio's stop() can return while a call's task is still winding down (its status sent,
+# its coroutine not yet returned). asyncio.run() cancels whatever is left at exit, and grpc
+# then logs "Exception not handled by _handle_exceptions" for a call that went fine (seen once
+# under CI load after a drained server stream). Such tasks get this long to end first.
+RPC_SETTLE_SECONDS = 2.0
+_GRPC_RPC_COROUTINES = frozenset({"_handle_exceptions", "_schedule_rpc_coro", "_handle_rpc"})
+
+
+async def _settle_rpc_tasks(timeout: float) -> None:
+    current = asyncio.current_task()
+    left = [
+        task for task in asyncio.all_tasks()
+        if task is not current
+        and getattr(task.get_coro(), "__name__", "") in _GRPC_RPC_COROUTINES
+    ]
+    if left:
+        await asyncio.wait(left, timeout=timeout)
 
 
 def _settings_for(entry: ServiceEntry[Any], overrides: Mapping[str, Any] | None) -> Any:
