@@ -119,11 +119,23 @@ def monitored(desktop: Desktop, tmp_path_factory: pytest.TempPathFactory) -> Ite
         up.stop()
 
 
+STACK_JOBS = 5  # api, worker, computer, inference, telemetry
+
+
 def _rules_evaluated_after(prometheus: LivePrometheus, moment: float) -> bool:
-    """Every target was scraped, and every rule group evaluated, after `moment` (unix time)."""
-    scraped = prometheus.query(f'min(timestamp(up{{job=~"bytebot-.*"}})) > {moment}')
+    """Every target was scraped, and every rule group evaluated, after `moment` (unix time).
+    All five jobs are counted: a minimum over the `up` series alone would ignore a target
+    with no `up` series yet."""
+    fresh = prometheus.query(f'count(timestamp(up{{job=~"bytebot-.*"}}) > {moment})')
+    scraped = bool(fresh) and int(fresh[0]["value"][1]) == STACK_JOBS
     groups = prometheus.api("rules")["groups"]
-    return bool(scraped) and all(_unix(g["lastEvaluation"]) > moment + 1.0 for g in groups)
+    return scraped and all(_unix(g["lastEvaluation"]) > moment + 1.0 for g in groups)
+
+
+def _targets(prometheus: LivePrometheus) -> list[tuple[str, str, str]]:
+    """(job, health, last error) of every scrape target: what a failed wait reports."""
+    return [(t["labels"].get("job", ""), t.get("health", ""), t.get("lastError", ""))
+            for t in prometheus.api("targets")["activeTargets"]]
 
 
 def _unix(rfc3339: str) -> float:
@@ -145,7 +157,8 @@ def loaded(monitored: Monitored) -> Calls:
     monitored.timings["load_s"] = time.monotonic() - started
     end = time.time()
     ready, waited = wait_for(lambda: _rules_evaluated_after(monitored.prometheus, end), 20)
-    assert ready, f"no scrape + evaluation after the load: {monitored.prometheus.log()}"
+    assert ready, (f"no scrape of every target + evaluation after the load: "
+                   f"{_targets(monitored.prometheus)}\n{monitored.prometheus.log()}")
     monitored.timings["scraped_after_load_s"] = waited
     return calls
 
