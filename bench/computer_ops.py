@@ -34,12 +34,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "protos")]
 
+import grpc  # noqa: E402
 from bytebot.common.v1 import common_pb2  # noqa: E402
 from bytebot.computer.v1 import computer_pb2 as pb  # noqa: E402
 from bytebot.computer.v1 import computer_pb2_grpc  # noqa: E402
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 
-from bench.service_process import served  # noqa: E402
+from services.tasks.testing.processes import running  # noqa: E402
 
 INPUT_GOAL_MS = 5.0
 SCREENSHOT_GOAL_MS = 30.0
@@ -72,7 +73,11 @@ def main() -> int:
     args = parser.parse_args()
 
     with own_display(args.display) as display, tempfile.TemporaryDirectory() as root:
-        with served("computer", {"BYTEBOT_FILE_ROOT": root, "BYTEBOT_DISPLAY": display}) as channel:
+        with (
+            running("computer", {"file_root": root, "display": display}) as server,
+            grpc.insecure_channel(server.grpc_target, options=[
+                ("grpc.max_receive_message_length", 64 << 20)]) as channel,
+        ):
             stub = computer_pb2_grpc.ComputerServiceStub(channel)
             health = health_pb2_grpc.HealthStub(channel)
             runs = []

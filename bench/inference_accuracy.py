@@ -323,12 +323,15 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         grpc_run = None
         if args.grpc:
+            import grpc
             from bytebot.inference.v1 import inference_pb2_grpc
 
-            from bench.service_process import served
+            from services.tasks.testing.processes import running
 
-            channel = stack.enter_context(served("inference", {
-                "BYTEBOT_BACKEND": "cpu", "BYTEBOT_OCR_CACHE_ENTRIES": "0"}))
+            server = stack.enter_context(running("inference", {
+                "backend": "cpu", "ocr_cache_entries": 0}))
+            channel = stack.enter_context(grpc.insecure_channel(server.grpc_target, options=[
+                ("grpc.max_send_message_length", 64 << 20)]))
             stub = inference_pb2_grpc.InferenceServiceStub(channel)
             GrpcRun(stub).frame(screens[0], _png(screens[0]))  # warm-up
             grpc_run = GrpcRun(stub)

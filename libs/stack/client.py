@@ -12,7 +12,8 @@ shell (BYTEBOT_GRPC_PORT, …) does not parse.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from libs.runtime.config import SettingsError, env_name, parse_value, settings_fields
 from libs.security.client_side import ClientSecurity
@@ -45,13 +46,20 @@ def client_settings(environ: Mapping[str, str] = os.environ) -> SecuritySettings
     return SecuritySettings(**values)  # type: ignore[arg-type]
 
 
-def cli_security(environ: Mapping[str, str] = os.environ) -> ClientSecurity:
-    """ClientSecurity for a CLI channel; a bad setting (unreadable token file, missing CA)
-    exits with a one-line message instead of a traceback."""
+@contextmanager
+def exit_on_bad_settings() -> Iterator[None]:
+    """A bad client setting (unreadable token file, missing CA, a value that does not parse)
+    ends the CLI with a one-line message instead of a traceback."""
     try:
-        return ClientSecurity.from_settings(client_settings(environ))
+        yield
     except (SettingsError, TlsConfigError) as exc:
         raise SystemExit(f"bytebot: error: {exc}") from None
 
 
-__all__ = ["CLIENT_FIELDS", "cli_security", "client_settings"]
+def cli_security(environ: Mapping[str, str] = os.environ) -> ClientSecurity:
+    """ClientSecurity for a CLI channel (see `exit_on_bad_settings`)."""
+    with exit_on_bad_settings():
+        return ClientSecurity.from_settings(client_settings(environ))
+
+
+__all__ = ["CLIENT_FIELDS", "cli_security", "client_settings", "exit_on_bad_settings"]

@@ -25,7 +25,7 @@ from Xlib import X
 from Xlib.display import Display
 from Xlib.ext import xtest
 
-from services.computer.keyboard import REBIND_GRACE_SECONDS, Keyboard, char_keysym
+from services.computer.keyboard import Keyboard, char_keysym
 
 BUTTONS = {"left": 1, "middle": 2, "right": 3}
 SCROLL_BUTTONS = {"up": 4, "down": 5, "left": 6, "right": 7}
@@ -44,8 +44,7 @@ class Point:
 class Desktop:
     """One X display connection with XTest input (see the module comment)."""
 
-    def __init__(self, display_name: str,
-                 rebind_grace_seconds: float = REBIND_GRACE_SECONDS) -> None:
+    def __init__(self, display_name: str, rebind_grace_seconds: float) -> None:
         self.display_name = display_name
         self._display = Display(display_name)
         if not self._display.has_extension("XTEST"):

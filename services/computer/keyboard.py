@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from Xlib import XK
 from Xlib.display import Display
 
-# How long a rebound spare keycode must have been idle, so that clients are done translating
-# the previous key event with the previous binding. Why a time at all: Xlib with XKB marks
-# its keymap stale as soon as it *reads* the mapping notify from its socket, and it reads
-# whatever has arrived at once, so key events queued before the notify are translated with
-# the new map. Nothing on the wire says when a client has translated an event; 0.3 s was
-# still too short with the machine's load at ~10 (a Bazel run with tests in parallel).
-REBIND_GRACE_SECONDS = 1.0
+# The rebind grace (`rebind_grace_seconds`, from the service's settings) is how long a rebound
+# spare keycode must have been idle, so that clients are done translating the previous key
+# event with the previous binding. Why a time at all: Xlib with XKB marks its keymap stale as
+# soon as it *reads* the mapping notify from its socket, and it reads whatever has arrived at
+# once, so key events queued before the notify are translated with the new map. Nothing on
+# the wire says when a client has translated an event; 0.3 s was still too short with the
+# machine's load at ~10 (a Bazel run with tests in parallel).
 
 _SHIFT_L = XK.string_to_keysym("Shift_L")
 
@@ -71,8 +71,7 @@ class Stroke:
 class Keyboard:
     """Keysym → keycode lookups with spare-keycode binding (see the module comment)."""
 
-    def __init__(self, display: Display,
-                 rebind_grace_seconds: float = REBIND_GRACE_SECONDS) -> None:
+    def __init__(self, display: Display, rebind_grace_seconds: float) -> None:
         self._display = display
         self._grace = rebind_grace_seconds
         info = display.display.info

@@ -19,7 +19,6 @@ from Xlib import XK
 from services.computer.applications import Applications, AppSpec
 from services.computer.clipboard import ClipboardOwner
 from services.computer.desktop import BUTTONS, Desktop, Point, pause
-from services.computer.keyboard import REBIND_GRACE_SECONDS
 from services.computer.screen import Region, ScreenCapture
 
 _CONTROL_L = XK.string_to_keysym("Control_L")
@@ -37,7 +36,7 @@ class DisplaySession:
 
     def __init__(
         self, display_name: str, applications: dict[str, AppSpec], *, owns_display: bool,
-        rebind_grace_seconds: float = REBIND_GRACE_SECONDS,
+        rebind_grace_seconds: float,
     ) -> None:
         self.display_name = display_name
         self.owns_display = owns_display

@@ -8,7 +8,6 @@ others then find the schema at head.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -63,18 +62,18 @@ def downgrade(db: Database, revision: str) -> str:
 
 
 def _run(db: Database, alembic_command: Callable[[Config, str], None], revision: str) -> str:
-    for attempt in itertools.count():
+    for attempt in range(_SQLITE_LOCK_RETRIES):
         try:
             return _run_once(db, alembic_command, revision)
         except OperationalError as exc:
             # SQLite answers some lock conflicts at once, without its busy handler (a WAL
             # database being created or recovered by another connection: SQLITE_BUSY_RECOVERY);
             # replicas starting together can meet one. The lock is gone a moment later.
-            if not (db.is_sqlite and "locked" in str(exc)) or attempt >= _SQLITE_LOCK_RETRIES:
+            if not (db.is_sqlite and "locked" in str(exc)):
                 raise
             log.warning("migration met a locked SQLite database; retrying", attempt=attempt + 1)
             time.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")
+    return _run_once(db, alembic_command, revision)  # the last try: its error is the caller's
 
 
 def _run_once(db: Database, alembic_command: Callable[[Config, str], None], revision: str) -> str:

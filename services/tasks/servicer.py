@@ -113,7 +113,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
                 trace_context=inject_context(),
                 max_attempts=request.max_attempts or self.default_max_attempts,
                 now=now,
-                request_id=request.request_id or None,
+                request_id=request.request_id,
                 request_hash=request_hash,
             )
         except RequestIdReusedError as exc:

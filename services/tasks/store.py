@@ -197,109 +197,74 @@ class TaskStore:
         """Creates a task; with a `request_id` (idempotency key), a repeated call by the same
         `created_by` returns the task the first one created (RequestIdReusedError when
         `request_hash`, the digest of the request, differs)."""
+        request_id = request_id or None
+        task_id = str(uuid.uuid4())
         try:
-            return self._create_task(
-                description=description, type=type, priority=priority, created_by=created_by,
-                scheduled_for=scheduled_for, steps=steps, correlation_id=correlation_id,
-                trace_context=trace_context, max_attempts=max_attempts, now=now,
-                request_id=request_id or None, request_hash=request_hash,
-            )
+            with self.transaction(now) as tx:
+                if request_id is not None:
+                    existing = self._by_request_id(tx.conn, created_by, request_id)
+                    if existing is not None:
+                        return self._replayed(existing, request_id, request_hash)
+                scheduled = type == TaskType.SCHEDULED and scheduled_for
+                available_at = scheduled_for if scheduled else tx.now
+                values = {
+                    "id": task_id,
+                    "description": description,
+                    "type": type,
+                    "status": Status.PENDING,
+                    "priority": priority,
+                    "created_by": created_by,
+                    "created_at": tx.now,
+                    "updated_at": tx.now,
+                    # A SCHEDULED task enters the queue when it is due: it then takes its place
+                    # among the others by that time, not by its creation time.
+                    "queued_at": available_at,
+                    "available_at": available_at,
+                    "scheduled_for": scheduled_for,
+                    "executed_at": None,
+                    "completed_at": None,
+                    "error": None,
+                    "result": None,
+                    "correlation_id": correlation_id,
+                    "trace_context": trace_context or {},
+                    "attempts": 0,
+                    "max_attempts": max_attempts,
+                    "cancel_requested": False,
+                    "cancel_reason": "",
+                    "worker_id": None,
+                    "lease_expires_at": None,
+                    "last_event_seq": 1,
+                    "step_count": len(steps),
+                    "request_id": request_id,
+                    "request_hash": request_hash,
+                }
+                tx.conn.execute(_INSERT_TASK, values)
+                step_rows = [
+                    {
+                        "task_id": task_id,
+                        "idx": i,
+                        "kind": step.kind,
+                        "action": step.action,
+                        "status": StepStatus.PENDING,
+                        "attempts": 0,
+                    }
+                    for i, step in enumerate(steps)
+                ]
+                if step_rows:
+                    tx.conn.execute(insert(task_steps), step_rows)
+                self._insert_event(tx, task_id, 1, EventType.CREATED, Status.PENDING, "created",
+                                   None)
         except IntegrityError:
             # PostgreSQL: a concurrent call with the same key committed between our look-up
             # and our insert (the unique index stopped the second row). SQLite serialises
             # writers, so its look-up inside the write transaction already saw the first.
-            if not request_id:
+            if request_id is None:
                 raise
-            existing = self._find_by_request_id(created_by, request_id)
+            with self.db.read() as conn:
+                existing = self._by_request_id(conn, created_by, request_id)
             if existing is None:
                 raise
             return self._replayed(existing, request_id, request_hash)
-
-    def _find_by_request_id(self, created_by: str, request_id: str) -> TaskRecord | None:
-        with self.db.read() as conn:
-            row = conn.execute(select(tasks).where(
-                tasks.c.created_by == created_by, tasks.c.request_id == request_id)).one_or_none()
-            if row is None:
-                return None
-            return task_from_row(row, self.load_steps(conn, [row.id]).get(row.id, ()))
-
-    def _replayed(self, task: TaskRecord, request_id: str, request_hash: str | None) -> TaskRecord:
-        if task.request_hash != request_hash:
-            raise RequestIdReusedError(request_id, task.id)
-        return task
-
-    def _create_task(
-        self,
-        *,
-        description: str,
-        type: str,
-        priority: int,
-        created_by: str,
-        scheduled_for: datetime | None,
-        steps: Sequence[StepInput],
-        correlation_id: str,
-        trace_context: dict[str, str] | None,
-        max_attempts: int,
-        now: datetime | None,
-        request_id: str | None,
-        request_hash: str | None,
-    ) -> TaskRecord:
-        task_id = str(uuid.uuid4())
-        with self.transaction(now) as tx:
-            if request_id is not None:
-                row = tx.conn.execute(select(tasks).where(
-                    tasks.c.created_by == created_by, tasks.c.request_id == request_id,
-                )).one_or_none()
-                if row is not None:
-                    steps_of = self.load_steps(tx.conn, [row.id]).get(row.id, ())
-                    return self._replayed(task_from_row(row, steps_of), request_id, request_hash)
-            available_at = scheduled_for if type == TaskType.SCHEDULED and scheduled_for else tx.now
-            values = {
-                "id": task_id,
-                "description": description,
-                "type": type,
-                "status": Status.PENDING,
-                "priority": priority,
-                "created_by": created_by,
-                "created_at": tx.now,
-                "updated_at": tx.now,
-                # A SCHEDULED task enters the queue when it is due: it then takes its place
-                # among the others by that time, not by its creation time.
-                "queued_at": available_at,
-                "available_at": available_at,
-                "scheduled_for": scheduled_for,
-                "executed_at": None,
-                "completed_at": None,
-                "error": None,
-                "result": None,
-                "correlation_id": correlation_id,
-                "trace_context": trace_context or {},
-                "attempts": 0,
-                "max_attempts": max_attempts,
-                "cancel_requested": False,
-                "cancel_reason": "",
-                "worker_id": None,
-                "lease_expires_at": None,
-                "last_event_seq": 1,
-                "step_count": len(steps),
-                "request_id": request_id,
-                "request_hash": request_hash,
-            }
-            tx.conn.execute(_INSERT_TASK, values)
-            step_rows = [
-                {
-                    "task_id": task_id,
-                    "idx": i,
-                    "kind": step.kind,
-                    "action": step.action,
-                    "status": StepStatus.PENDING,
-                    "attempts": 0,
-                }
-                for i, step in enumerate(steps)
-            ]
-            if step_rows:
-                tx.conn.execute(insert(task_steps), step_rows)
-            self._insert_event(tx, task_id, 1, EventType.CREATED, Status.PENDING, "created", None)
         # What we wrote is what a read would return: no second round trip.
         return task_from_row(
             _Row(values),
@@ -308,6 +273,20 @@ class TaskStore:
                 for r in step_rows
             ],
         )
+
+    def _by_request_id(self, conn: Connection, created_by: str,
+                       request_id: str) -> TaskRecord | None:
+        row = conn.execute(select(tasks).where(
+            tasks.c.created_by == created_by, tasks.c.request_id == request_id)).one_or_none()
+        if row is None:
+            return None
+        return task_from_row(row, self.load_steps(conn, [row.id]).get(row.id, ()))
+
+    @staticmethod
+    def _replayed(task: TaskRecord, request_id: str, request_hash: str | None) -> TaskRecord:
+        if task.request_hash != request_hash:
+            raise RequestIdReusedError(request_id, task.id)
+        return task
 
     def get_task(self, task_id: str, *, with_steps: bool = True) -> TaskRecord | None:
         with self.db.read() as conn:

@@ -121,15 +121,13 @@ def _json(message: Any) -> str:
 async def _direct(names: list[str], timeout: float) -> Any:
     from bytebot.telemetry.v1 import telemetry_pb2 as pb
 
-    from libs.stack.client import client_settings
+    from libs.stack.client import client_settings, exit_on_bad_settings
     from libs.stack.layout import grpc_targets
     from services.telemetry.fleet import FleetProber, fill_response, probe_channel_factory
 
     targets = grpc_targets(int(os.environ.get("BYTEBOT_PORTS_OFFSET", "0") or 0))
-    try:
+    with exit_on_bad_settings():
         factory = probe_channel_factory(client_settings())  # TLS when the stack serves TLS
-    except ValueError as exc:  # SettingsError, TlsConfigError: a bad file or value
-        raise SystemExit(f"bytebot: error: {exc}") from None
     prober = FleetProber(targets, timeout=timeout, channel_factory=factory)
     try:
         unknown = prober.unknown(names)

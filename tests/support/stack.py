@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +18,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class UpProcess:
-    def __init__(self, var_dir: Path, env: dict[str, str], startup_timeout: float = 150.0):
+    """`bytebot up [args]` with our environment (or `base_env`) plus `env`."""
+
+    def __init__(self, var_dir: Path, env: dict[str, str], startup_timeout: float = 150.0,
+                 args: Sequence[str] = (), base_env: Mapping[str, str] | None = None):
         self.var_dir = var_dir
         self.stderr_path = var_dir / "up.stderr"
         var_dir.mkdir(parents=True, exist_ok=True)
-        full_env = dict(os.environ)
+        full_env = dict(os.environ if base_env is None else base_env)
         full_env.update(env)
         full_env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "protos")])
         self._stderr = self.stderr_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "libs.runtime.cli", "up", "--ports-offset", "auto", "--json",
-             "--var-dir", str(var_dir), "--startup-timeout", str(startup_timeout)],
+             "--var-dir", str(var_dir), "--startup-timeout", str(startup_timeout), *args],
             stdout=subprocess.PIPE, stderr=self._stderr, env=full_env, cwd=REPO,
         )
         self.endpoints = self._read_endpoints(startup_timeout + 30)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +129,16 @@ class ServiceProcess:
                     return record
             time.sleep(0.05)
         raise TimeoutError(f"{self.service}: no {message!r} log with {fields} in {timeout}s")
+
+
+@contextmanager
+def running(service: str, settings: dict[str, Any]) -> Iterator[ServiceProcess]:
+    """A started service process, stopped (SIGTERM, then SIGKILL) when the block ends."""
+    proc = ServiceProcess(service, settings).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
 
 
 def stop_all(procs: list[ServiceProcess], timeout: float = 20.0) -> list[int | None]:

@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import select
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from libs.runtime.testing import ENTRY as MEMBER
 from libs.security.tokens import parse_tokens
 from services.telemetry.main import ENTRY as TELEMETRY
 from tests.integration.security.material import TOKENS, make_pki, write_tokens_file
+from tests.support.stack import UpProcess
 
 REPO = Path(__file__).resolve().parents[3]
 CLI_TIMEOUT = 60
@@ -59,55 +58,15 @@ async def abytebot(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
-class AuthStack:
-    """`bytebot up --auth` (a subset of the services) on a free block of ports."""
-
-    def __init__(self, var_dir: Path, services: str, timeout: float = 120.0) -> None:
-        self.var_dir = var_dir
-        self._stderr = (var_dir / "up.stderr").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "libs.runtime.cli", "up", "--auth", "--only", services,
-             "--ports-offset", "auto", "--json", "--var-dir", str(var_dir),
-             "--startup-timeout", str(timeout)],
-            cwd=REPO, env=cli_env(), stdout=subprocess.PIPE, stderr=self._stderr,
-        )
-        self.endpoints = self._endpoints(timeout + 30)
-
-    def _endpoints(self, timeout: float) -> dict:
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.process.poll() is None:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.5)
-            if ready:
-                line = self.process.stdout.readline()
-                if line.startswith(b"{"):
-                    return json.loads(line)
-        self.stop()
-        raise AssertionError(f"bytebot up --auth did not start: "
-                             f"{(self.var_dir / 'up.stderr').read_text()[-3000:]}")
-
-    def grpc(self, service: str) -> str:
-        return next(r["grpc"] for r in self.endpoints["services"] if r["service"] == service)
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._stderr.close()
-        return self.process.returncode
-
-
 @pytest.fixture(scope="module")
 def auth_stack(tmp_path_factory):
-    stack = AuthStack(tmp_path_factory.mktemp("up-auth"), "tasks-api,telemetry")
+    """`bytebot up --auth` (a subset of the services), no security variable of our shell."""
+    stack = UpProcess(tmp_path_factory.mktemp("up-auth"), {}, startup_timeout=120,
+                      args=["--auth", "--only", "tasks-api,telemetry"], base_env=cli_env())
     try:
         yield stack
     finally:
-        assert stack.stop() == 0, (stack.var_dir / "up.stderr").read_text()[-3000:]
+        assert stack.stop() == 0, stack.stderr()[-3000:]
 
 
 def test_up_auth_writes_hashed_tokens_and_private_token_files(auth_stack):
@@ -127,8 +86,8 @@ def test_up_auth_writes_hashed_tokens_and_private_token_files(auth_stack):
     # the services say so at start-up (modes and paths only, never a token)
     for service in ("tasks-api", "telemetry"):
         log = (auth_stack.var_dir / "log" / f"{service}.log").read_text()
-        lines = [json.loads(raw) for raw in log.splitlines() if raw.startswith("{")]
-        (security,) = [line for line in lines if line["message"] == "gRPC security"]
+        (security,) = [line for line in auth_stack.logs(service)
+                       if line["message"] == "gRPC security"]
         assert security["auth_mode"] == "token", security
         assert cli_token.read_text().strip() not in log
         assert worker_token.read_text().strip() not in log

@@ -26,5 +26,6 @@ def unused_target() -> str:
     return f"127.0.0.1:{port}"
 
 
-def telemetry_stub(service: Any) -> telemetry_pb2_grpc.TelemetryServiceStub:
-    return telemetry_pb2_grpc.TelemetryServiceStub(service.channel())
+def telemetry_stub(service: Any, **channel: Any) -> telemetry_pb2_grpc.TelemetryServiceStub:
+    """A stub on `service.channel(**channel)` (e.g. `security=` to call it without TLS)."""
+    return telemetry_pb2_grpc.TelemetryServiceStub(service.channel(**channel))

@@ -5,7 +5,6 @@ the same member is UNREACHABLE (a plaintext probe cannot talk to a TLS port)."""
 from __future__ import annotations
 
 from bytebot.telemetry.v1 import telemetry_pb2 as pb
-from bytebot.telemetry.v1 import telemetry_pb2_grpc
 
 from libs.runtime.config import ServiceSettings, load_settings
 from libs.runtime.server import start_service
@@ -16,10 +15,6 @@ from tests.integration.security.material import make_pki
 from tests.integration.telemetry.conftest import MEMBER, run, telemetry_stub
 
 PROBES = ("liveness", "readiness", "startup")
-
-
-def telemetry_stub_for(channel: object) -> telemetry_pb2_grpc.TelemetryServiceStub:
-    return telemetry_pb2_grpc.TelemetryServiceStub(channel)
 
 
 def _statuses(response: pb.GetSystemHealthResponse) -> dict[str, dict[str, int]]:
@@ -49,8 +44,8 @@ def test_telemetry_probes_a_tls_fleet_with_the_client_tls_settings(tmp_path):
                 "tls_client_key_file": str(pki.client_key),
             }) as telemetry:
                 # the telemetry server itself is plaintext: call it without TLS
-                channel = telemetry.channel(security=ClientSecurity())
-                response = await telemetry_stub_for(channel).GetSystemHealth(
+                response = await telemetry_stub(
+                    telemetry, security=ClientSecurity()).GetSystemHealth(
                     pb.GetSystemHealthRequest())
                 assert response.status == pb.FLEET_STATUS_HEALTHY, response
                 assert _statuses(response) == {
@@ -60,8 +55,8 @@ def test_telemetry_probes_a_tls_fleet_with_the_client_tls_settings(tmp_path):
             async with start_service(TELEMETRY, {
                 **common, "tls_ca_file": str(pki.ca),
             }) as telemetry:
-                channel = telemetry.channel(security=ClientSecurity())
-                response = await telemetry_stub_for(channel).GetSystemHealth(
+                response = await telemetry_stub(
+                    telemetry, security=ClientSecurity()).GetSystemHealth(
                     pb.GetSystemHealthRequest())
                 by_name = {s.name: s for s in response.services}
                 assert by_name["tls"].status == pb.SERVING_STATUS_SERVING
