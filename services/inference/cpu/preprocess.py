@@ -93,7 +93,7 @@ def find_blobs(gray: np.ndarray, maps: tuple[np.ndarray, np.ndarray] | None = No
 def _outer_contours(mask: np.ndarray) -> list[np.ndarray]:
     """One outer contour per 8-connected component (also those lying in another's hole).
     Contour tracing costs a fraction of ``connectedComponentsWithStats`` on a mostly empty
-    screen mask (2 ms vs 9 ms of CPU for 1280x720) and gives the same boxes."""
+    screen mask (median 0.6 ms vs 3.6 ms of CPU for 1280x720) and gives the same boxes."""
     contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []
