@@ -28,7 +28,7 @@ class ComputerSettings(ServiceSettings):
     # Typing more distinct unmapped characters (é, Greek, emoji…) than the keymap has spare
     # keycodes rebinds keycodes; a rebinding waits until the keycode's last key event is this
     # old, so that a lagging client has translated it with the old binding (keyboard.py).
-    keyboard_rebind_grace_seconds: float = 1.0
+    keyboard_rebind_grace_seconds: float = 0.3
     # write_file/read_file stay inside this folder; relative paths resolve here.
     file_root: str = "~/Desktop"
     # zlib level of PNG screenshots: 1 is ~3x faster than the default 6 for ~10 % more bytes.
