@@ -88,6 +88,9 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             "bytebot_ane_processing_duration_seconds",
             "Time spent running vision models on one request (decoding excluded).",
             ["model", "backend"], buckets=ANE_BUCKETS, registry=registry)
+        # The one series this server will ever fill exists (at zero) from the start, so
+        # dashboards and absent()-style alerts see the service before its first request.
+        self.processing.labels(model=self.backend.model_name, backend=self.backend.name)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def init_models(self) -> str:

@@ -137,3 +137,20 @@ def test_the_readiness_check_runs_a_real_inference(service: Any) -> None:
     finally:
         servicer.backend.detect = real_detect
 
+
+
+
+def test_processing_series_exists_at_zero_before_the_first_request() -> None:
+    """A fresh server (no request yet) already exports its histogram child at zero."""
+    from services.inference.main import ENTRY
+    from tests.support.service_thread import ServiceThread
+
+    fresh = ServiceThread(ENTRY, {"log_level": "warning", "backend": "cpu"}).start()
+    try:
+        metrics = urllib.request.urlopen(fresh.service.http_url + "/metrics",
+                                         timeout=10).read().decode()
+    finally:
+        fresh.stop()
+    name = "bytebot_ane_processing_duration_seconds"
+    assert f'{name}_count{{backend="cpu",model="ui-ocr-cpu"}} 0.0' in metrics
+    assert f'{name}_bucket{{backend="cpu",le="+Inf",model="ui-ocr-cpu"}} 0.0' in metrics
