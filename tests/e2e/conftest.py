@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.otlp_receiver import OtlpReceiver
+from libs.observability.testing.otlp_receiver import OtlpReceiver
 from tests.support.stack import UpProcess
 
 SYSTEM_PYTHON = "/usr/bin/python3"

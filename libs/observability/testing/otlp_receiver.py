@@ -1,5 +1,7 @@
-"""An in-test OpenTelemetry collector: a gRPC server implementing
-opentelemetry.proto.collector.trace.v1.TraceService/Export that keeps every span."""
+"""An in-process OpenTelemetry collector: a gRPC server implementing
+opentelemetry.proto.collector.trace.v1.TraceService/Export that keeps every span (tests/e2e)
+or only counts them (`keep=False`: bench/interceptor_overhead.py, where a real OTLP exporter
+must have a real receiver but millions of kept spans would only fill memory)."""
 
 from __future__ import annotations
 
@@ -27,10 +29,15 @@ def _value(any_value) -> object:
 
 
 class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, sink: list[ReceivedSpan], lock: threading.Lock) -> None:
-        self._sink, self._lock = sink, lock
+    def __init__(self, receiver: OtlpReceiver) -> None:
+        self._receiver = receiver
 
     def Export(self, request, context):
+        if not self._receiver.keep:
+            n = sum(len(s.spans) for rs in request.resource_spans for s in rs.scope_spans)
+            with self._receiver.lock:
+                self._receiver.count += n
+            return trace_service_pb2.ExportTraceServiceResponse()
         received = []
         for resource_spans in request.resource_spans:
             resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
@@ -42,19 +49,20 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
                         span.parent_span_id.hex(),
                         {a.key: _value(a.value) for a in span.attributes},
                     ))
-        with self._lock:
-            self._sink.extend(received)
+        with self._receiver.lock:
+            self._receiver.spans.extend(received)
+            self._receiver.count += len(received)
         return trace_service_pb2.ExportTraceServiceResponse()
 
 
 class OtlpReceiver:
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = True) -> None:
+        self.keep = keep
         self.spans: list[ReceivedSpan] = []
-        self._lock = threading.Lock()
+        self.count = 0  # spans received (kept or not)
+        self.lock = threading.Lock()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
-            _TraceService(self.spans, self._lock), self._server
-        )
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceService(self), self._server)
         self.port = self._server.add_insecure_port("127.0.0.1:0")
 
     @property
@@ -62,7 +70,7 @@ class OtlpReceiver:
         return f"http://127.0.0.1:{self.port}"
 
     def snapshot(self) -> list[ReceivedSpan]:
-        with self._lock:
+        with self.lock:
             return list(self.spans)
 
     def __enter__(self) -> OtlpReceiver:
