@@ -71,7 +71,9 @@ def test_rule_files_pass_promtool_check():
     assert "SUCCESS: 8 rules found" in result.stdout
 
 
-@pytest.mark.parametrize("test_file", ["alerts.test.yml", "recording.test.yml"])
+@pytest.mark.parametrize(
+    "test_file", ["alerts.test.yml", "alerts.boundaries.test.yml", "recording.test.yml"]
+)
 def test_rule_unit_tests_pass(test_file):
     result = run([tool("promtool"), "test", "rules", test_file], cwd=PROMETHEUS_DIR / "tests")
     assert result.returncode == 0, output(result)
