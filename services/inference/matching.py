@@ -3,9 +3,21 @@
 A query of several words ("Save As") is compared with runs of consecutive words on one text
 line (same row, small horizontal gaps), so it matches however the OCR split the line. Modes:
 exact (case-sensitive equality), case-insensitive equality (default), contains (ignoring
-case), fuzzy (RapidFuzz ratio ≥ min_similarity, ignoring case). ``whole_word`` makes contains
-and fuzzy respect word boundaries. Results are sorted best first; boxes and centres are in
-whole-image coordinates because the regions already are.
+case), fuzzy (RapidFuzz ratio ≥ min_similarity, ignoring case). Equality modes tolerate
+punctuation OCR glues to a token's edges ("Name:", "(budget.ods)") at a slightly lower score.
+
+Whole words (``whole_word``, for contains and fuzzy) follow one rule, chosen for desktop text
+where file names, e-mail addresses and versions are single tokens: a *token* is a run of
+characters between whitespace and the separators ``/ \\ ( ) [ ] { } < > " ' ` , ; : ! ? | =``
+and curly quotes; ``. - _ @ + ~ # %`` are part of a token ("budget.ods", "my-file_2.tar.gz",
+"ann@example.org" are one token each) except a trailing "." or "…" (sentence end). The query
+must cover whole tokens: ``budget`` is a whole word in "budget:" or "/docs/budget/" but not in
+"budget.ods" or "my-budget" (use contains for those); ``budget.ods`` is a whole word in
+"/home/ann/budget.ods".
+
+Results are sorted by score, then reading order (line top to bottom, then left to right), so
+every occurrence of a repeated word is returned in a predictable order; boxes and centres are
+in whole-image coordinates because the regions already are.
 """
 
 from __future__ import annotations
@@ -24,7 +36,10 @@ MAX_RESULTS_LIMIT = 100
 DEFAULT_MAX_RESULTS = 10
 DEFAULT_MIN_SIMILARITY = 0.8
 # OCR often glues punctuation to words ("Name:", "Save…"): stripped before comparing.
-_EDGE_PUNCT = "\"'`.,:;!?()[]{}<>…|*"
+_EDGE_PUNCT = "\"'`.,:;!?()[]{}<>…|*“”\u2018\u2019«»"
+# Whole-word token separators (see the module docstring), as a regex character class body.
+_SEPARATORS = r"\s/\\()\[\]{}<>\"'`,;:!?|=“”" "\u2018\u2019«»"
+
 
 
 class Mode(enum.Enum):
@@ -95,7 +110,7 @@ def _score(candidate: str, query: str, options: MatchOptions) -> float:
         return 0.0
     if options.mode is Mode.CONTAINS:
         if options.whole_word:
-            if re.search(rf"(?<!\w){re.escape(ql)}(?!\w)", cl):
+            if _whole_word_in(ql, cl):
                 return 0.9 * len(ql) / max(len(stripped), len(ql)) + 0.1
             return 0.0
         if ql in cl:
@@ -110,12 +125,19 @@ def _score(candidate: str, query: str, options: MatchOptions) -> float:
     return sim * 0.97 if sim >= options.min_similarity else 0.0
 
 
+def _whole_word_in(query: str, text: str) -> bool:
+    """Whether ``query`` occurs in ``text`` covering whole tokens (module docstring rule)."""
+    before = rf"(?:^|(?<=[{_SEPARATORS}]))"
+    after = rf"(?=$|[{_SEPARATORS}]|[.…]+(?:$|[{_SEPARATORS}]))"
+    return re.search(before + re.escape(query) + after, text) is not None
+
+
 def find(regions: Sequence[TextRegion], query: str, options: MatchOptions) -> list[Match]:
     """Matches of ``query`` among ``regions``, best first, at most ``options.max_results``."""
     q = _norm_space(query)
     n_query_words = len(q.split())
-    matches: list[Match] = []
-    for row in group_lines(regions):
+    matches: list[tuple[int, Match]] = []  # (line index, match): reading order
+    for line_index, row in enumerate(group_lines(regions)):
         # Runs of up to n+1 words: OCR may split one word in two, or glue punctuation.
         max_len = n_query_words + 1 if options.mode is Mode.FUZZY else n_query_words
         for start in range(len(row)):
@@ -132,9 +154,10 @@ def find(regions: Sequence[TextRegion], query: str, options: MatchOptions) -> li
                     box = box.union(r.box)
                 conf = min(r.confidence for r in run)
                 region = TextRegion(text, box, conf, run[0].line)
-                matches.append(Match(region, _centre(box), score))
-    matches.sort(key=lambda m: (-m.score, -m.region.confidence, m.region.box.y, m.region.box.x))
-    return _dedupe(matches)[: options.max_results]
+                matches.append((line_index, Match(region, _centre(box), score)))
+    # Best score first; equal scores (a word shown twice) in reading order.
+    matches.sort(key=lambda lm: (-lm[1].score, lm[0], lm[1].region.box.x))
+    return _dedupe([m for _, m in matches])[: options.max_results]
 
 
 def _centre(box: Rect) -> tuple[int, int]:

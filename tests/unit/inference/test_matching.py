@@ -88,12 +88,58 @@ def test_trailing_punctuation_from_ocr_is_tolerated_with_a_lower_score() -> None
     assert got[0].score < 1.0
 
 
-def test_max_results_and_order_best_then_confidence() -> None:
-    many = [word("OK", 10 + 100 * i, 10 + 50 * i, conf=0.5 + i / 20) for i in range(8)]
+def test_max_results_and_order_best_then_reading_order() -> None:
+    # Confidence does not reorder equal scores: reading order does (top to bottom).
+    many = [word("OK", 10 + 100 * i, 400 - 50 * i, conf=0.5 + i / 20) for i in range(8)]
     got = find(many, "ok", MatchOptions(max_results=3))
-    assert len(got) == 3
-    assert [m.region.confidence for m in got] == sorted(
-        (w.confidence for w in many), reverse=True)[:3]
+    assert [m.region.box.y for m in got] == [50, 100, 150]
+
+
+def test_every_occurrence_is_returned_by_score_then_reading_order() -> None:
+    # "budget.ods" in a file list twice, once with OCR-glued punctuation (lower score), and
+    # two on one line slightly out of vertical alignment: left comes first.
+    regions = [word("budget.ods", 400, 101), word("budget.ods", 10, 100),
+               word("(budget.ods)", 10, 40), word("budget.ods", 10, 200),
+               word("budget.odt", 10, 300)]
+    got = find(regions, "budget.ods", MatchOptions(mode=Mode.EXACT))
+    assert [(m.region.box.x, m.region.box.y) for m in got] == [
+        (10, 100), (400, 101), (10, 200), (10, 40)]
+    assert [m.score for m in got] == [1.0, 1.0, 1.0, 0.98]
+
+
+FILES = [word("budget.ods", 10, 10), word("Budget-2024_final.tar.gz", 10, 40),
+         word("/home/ann/budget.ods", 10, 70), word("ann@example.org", 10, 100),
+         word("budget:", 10, 130), word("README.md", 10, 160)]
+
+
+def test_tokens_with_punctuation_in_equality_modes() -> None:
+    assert texts(find(FILES, "budget.ods", MatchOptions(mode=Mode.EXACT))) == ["budget.ods"]
+    assert find(FILES, "Budget.ods", MatchOptions(mode=Mode.EXACT)) == []
+    assert texts(find(FILES, "BUDGET.ODS", MatchOptions())) == ["budget.ods"]
+    assert texts(find(FILES, "readme.md", MatchOptions())) == ["README.md"]
+    assert texts(find(FILES, "ann@example.org", MatchOptions(mode=Mode.EXACT))) \
+        == ["ann@example.org"]
+    # Equality never matches part of a token.
+    assert texts(find(FILES, "budget", MatchOptions())) == ["budget:"]
+
+
+def test_contains_finds_a_name_inside_file_names_and_paths() -> None:
+    got = texts(find(FILES, "budget", MatchOptions(mode=Mode.CONTAINS)))
+    assert set(got) == {"budget.ods", "Budget-2024_final.tar.gz", "/home/ann/budget.ods",
+                        "budget:"}
+    assert set(texts(find(FILES, "budget.ods", MatchOptions(mode=Mode.CONTAINS)))) == {
+        "budget.ods", "/home/ann/budget.ods"}
+
+
+def test_whole_word_treats_dots_dashes_underscores_as_part_of_a_token() -> None:
+    ww = MatchOptions(mode=Mode.CONTAINS, whole_word=True)
+    # "budget" is not a whole token of budget.ods / Budget-2024_final.tar.gz.
+    assert texts(find(FILES, "budget", ww)) == ["budget:"]
+    # ...but budget.ods is one in a path ("/" separates tokens).
+    assert set(texts(find(FILES, "budget.ods", ww))) == {"budget.ods", "/home/ann/budget.ods"}
+    assert texts(find(FILES, "example.org", ww)) == []
+    assert texts(find(FILES, "ann", ww)) == ["/home/ann/budget.ods"]
+    assert texts(find([word("Saved.", 10, 10)], "saved", ww)) == ["Saved."]
 
 
 def test_centres_are_in_whole_image_coordinates() -> None:
