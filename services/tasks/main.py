@@ -161,6 +161,7 @@ def build_worker(settings: TasksWorkerSettings, runtime: RuntimeContext) -> Serv
         lease_seconds=settings.lease_seconds,
         retry_backoff_seconds=settings.retry_backoff_seconds,
         retry_backoff_max_seconds=settings.retry_backoff_max_seconds,
+        on_stale_write=common.metrics.stale_write,
     )
     background: list[Callable[[], Awaitable[None]]] = []
     listener: PostgresListener | None = None

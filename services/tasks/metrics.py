@@ -15,6 +15,10 @@
   select, insert, update, delete, other (BEGIN, PRAGMA, …) — five values, never more. The
   performance baseline's "database query time" row (deploy/prometheus/rules/recording.yml)
   is its p95 per job, summed over `operation`.
+- `bytebot_task_stale_writes_total{operation}`: writes by a worker that the lease fence
+  refused (its lease had expired and the task was claimed again), by the refused write:
+  heartbeat, start_step, finish_step, complete, fail, cancel, release (seven values). Each
+  refusal is a write that did not land; any rise means a worker lost a lease while working.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sqlalchemy.engine import Engine
 
 from libs.observability.metrics import LabelGuard
 from services.tasks.db import Database
+from services.tasks.queue import STALE_WRITE_OPERATIONS
 from services.tasks.records import Priority, Status, TaskRecord
 
 DURATION_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 300)
@@ -61,6 +66,14 @@ class TaskMetrics:
         )
         for priority in Priority.ALL:
             self.queue_length.labels(priority=Priority.NAMES[priority].lower()).set(0)
+        self.stale_writes = Counter(
+            "bytebot_task_stale_writes_total",
+            "Writes by a worker refused by the lease fence (the task was claimed again).",
+            ["operation"],
+            registry=registry,
+        )
+        for operation in STALE_WRITE_OPERATIONS:
+            self.stale_writes.labels(operation=operation)
         self.user_label = LabelGuard(
             "bytebot_tasks_total", "user_id", max_values=user_label_cap, registry=registry
         )
@@ -75,6 +88,11 @@ class TaskMetrics:
         if task.executed_at and task.completed_at:
             seconds = (task.completed_at - task.executed_at).total_seconds()
             self.duration.labels(type=task_type, status=status).observe(max(0.0, seconds))
+
+    def stale_write(self, operation: str) -> None:
+        """TaskQueue's on_stale_write: one refused write (operation is a known value)."""
+        if operation in STALE_WRITE_OPERATIONS:
+            self.stale_writes.labels(operation=operation).inc()
 
     def set_queue_lengths(self, counts: dict[int, int]) -> None:
         for priority in Priority.ALL:

@@ -9,8 +9,14 @@ Safety against double execution:
   claimers take different rows without waiting on each other.
 - SQLite: claims run in a `BEGIN IMMEDIATE` transaction (one writer at a time, across
   processes too), and the UPDATE is conditional on `status = 'PENDING'` anyway.
-- Every later write by a worker is fenced on (worker_id, attempts): a worker whose lease
-  expired and whose task was re-claimed can no longer change it (`LeaseLostError`).
+- Fencing: every claim increments the task's `fence` column (never decremented, not even
+  by `release`) and returns the new value in the `Claim`; every later write by the worker
+  (heartbeat, step start/finish, complete/fail/cancel/release, and the events they append)
+  is one UPDATE conditional on `status = RUNNING AND worker_id = :worker AND fence = :token`.
+  A worker whose lease expired and whose task was claimed again holds a smaller token: its
+  writes match no row, are refused with `LeaseLostError` and counted by `on_stale_write`
+  (`bytebot_task_stale_writes_total{operation}`). The reaper is fenced the same way on
+  the token it read.
 
 `attempts` counts claims: a task that ran once has attempts = 1; one whose first worker
 died and which then completed on another has attempts = 2. A lease expiring with
@@ -19,6 +25,7 @@ died and which then completed on another has attempts = 2. A lease expiring with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +52,25 @@ from services.tasks.store import (
 
 
 class LeaseLostError(RuntimeError):
-    """The worker no longer holds the task (its lease expired and the task moved on)."""
+    """The worker no longer holds the task (its lease expired and the task moved on).
+    `operation` is the write that was refused (a STALE_WRITE_OPERATIONS value)."""
+
+    def __init__(self, message: str, operation: str = "") -> None:
+        super().__init__(message)
+        self.operation = operation
+
+
+# The writes a worker makes to a task it claimed: the bounded `operation` label values of
+# bytebot_task_stale_writes_total.
+STALE_WRITE_OPERATIONS = (
+    "heartbeat",
+    "start_step",
+    "finish_step",
+    "complete",
+    "fail",
+    "cancel",
+    "release",
+)
 
 
 class CancelRequestedError(RuntimeError):
@@ -75,8 +100,11 @@ class TaskQueue:
         lease_seconds: float = 30.0,
         retry_backoff_seconds: float = 1.0,
         retry_backoff_max_seconds: float = 60.0,
+        on_stale_write: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
+        # Told the operation of every write refused by the fence (the metric counts them).
+        self.on_stale_write = on_stale_write or (lambda _operation: None)
         self.db = store.db
         self.lease = timedelta(seconds=lease_seconds)
         self.retry_backoff_seconds = retry_backoff_seconds
@@ -108,6 +136,7 @@ class TaskQueue:
                     "worker_id": worker_id,
                     "lease_expires_at": lease_expires_at,
                     "attempts": tasks.c.attempts + 1,
+                    "fence": tasks.c.fence + 1,
                     "executed_at": tx.now,
                 },
                 event_type=EventType.STARTED,
@@ -147,6 +176,7 @@ class TaskQueue:
             worker_id=worker_id,
             attempt=row.attempts,
             lease_expires_at=lease_expires_at,
+            fence=row.fence,
         )
 
     def heartbeat(self, claim: Claim, *, now: datetime | None = None) -> Heartbeat:
@@ -161,7 +191,7 @@ class TaskQueue:
                 .returning(tasks.c.cancel_requested)
             ).one_or_none()
         if row is None:
-            raise LeaseLostError(f"task {claim.task.id}: lease lost by worker {claim.worker_id}")
+            raise self._stale(claim, "heartbeat")
         return Heartbeat(lease_expires_at=expires, cancel_requested=bool(row.cancel_requested))
 
     # ---- progress ---------------------------------------------------------------------------
@@ -180,7 +210,7 @@ class TaskQueue:
                 data={"step": index, "kind": kind},
             )
             if row is None:
-                self._raise_why_not(tx, claim)
+                self._raise_why_not(tx, claim)  # cancel requested, or a stale write
             tx.conn.execute(
                 update(task_steps)
                 .where(task_steps.c.task_id == claim.task.id, task_steps.c.idx == index)
@@ -211,7 +241,7 @@ class TaskQueue:
                 data={"step": index, "kind": kind, "status": status},
             )
             if row is None:
-                raise LeaseLostError(f"task {claim.task.id}: lease lost before step {index + 1}")
+                raise self._stale(claim, "finish_step")
             tx.conn.execute(
                 update(task_steps)
                 .where(task_steps.c.task_id == claim.task.id, task_steps.c.idx == index)
@@ -228,6 +258,7 @@ class TaskQueue:
 
     def complete(self, claim: Claim, result: dict[str, Any] | None = None) -> TaskRecord:
         return self._finish(
+            "complete",
             claim,
             Status.COMPLETED,
             EventType.COMPLETED,
@@ -239,6 +270,7 @@ class TaskQueue:
 
     def fail(self, claim: Claim, error: str) -> TaskRecord:
         return self._finish(
+            "fail",
             claim,
             Status.FAILED,
             EventType.FAILED,
@@ -250,6 +282,7 @@ class TaskQueue:
 
     def cancel(self, claim: Claim, message: str = "cancelled while running") -> TaskRecord:
         return self._finish(
+            "cancel",
             claim,
             Status.CANCELLED,
             EventType.CANCELLED,
@@ -279,12 +312,13 @@ class TaskQueue:
                 data={"worker_id": claim.worker_id, "reason": "released"},
             )
             if row is None:
-                raise LeaseLostError(f"task {claim.task.id}: lease lost before release")
+                raise self._stale(claim, "release")
             self._close_attempt(tx, claim.task.id, claim.attempt, AttemptOutcome.RELEASED)
         return task_from_row(row)
 
     def _finish(
         self,
+        operation: str,
         claim: Claim,
         status: str,
         event_type: str,
@@ -308,9 +342,7 @@ class TaskQueue:
                 message=message,
             )
             if row is None:
-                raise LeaseLostError(
-                    f"task {claim.task.id}: lease lost before it could be marked {status.lower()}"
-                )
+                raise self._stale(claim, operation)
             if unfinished_steps:
                 mark_unfinished_steps(tx.conn, claim.task.id, unfinished_steps, tx.now)
             self._close_attempt(tx, claim.task.id, claim.attempt, attempt_outcome)
@@ -330,6 +362,7 @@ class TaskQueue:
                     tasks.c.max_attempts,
                     tasks.c.worker_id,
                     tasks.c.cancel_requested,
+                    tasks.c.fence,
                 )
                 .where(tasks.c.status == Status.RUNNING, tasks.c.lease_expires_at < tx.now)
                 .order_by(tasks.c.lease_expires_at)
@@ -343,7 +376,7 @@ class TaskQueue:
 
     def _reap_one(self, tx: Transaction, cand: Any) -> ReapedTask:
         worker = cand.worker_id or "unknown"
-        running = [tasks.c.status == Status.RUNNING, tasks.c.attempts == cand.attempts]
+        running = [tasks.c.status == Status.RUNNING, tasks.c.fence == cand.fence]
         common = {"worker_id": None, "lease_expires_at": None}
         if cand.cancel_requested:
             outcome = Status.CANCELLED
@@ -404,8 +437,17 @@ class TaskQueue:
         return [
             tasks.c.status == Status.RUNNING,
             tasks.c.worker_id == claim.worker_id,
-            tasks.c.attempts == claim.attempt,
+            tasks.c.fence == claim.fence,
         ]
+
+    def _stale(self, claim: Claim, operation: str) -> LeaseLostError:
+        """Count a write the fence refused and say why, for the caller to raise."""
+        self.on_stale_write(operation)
+        return LeaseLostError(
+            f"task {claim.task.id}: {operation} refused, worker {claim.worker_id} no longer "
+            f"holds the lease (fence {claim.fence})",
+            operation,
+        )
 
     def _raise_why_not(self, tx: Transaction, claim: Claim) -> None:
         row = tx.conn.execute(
@@ -413,7 +455,7 @@ class TaskQueue:
         ).one_or_none()
         if row is not None and row.cancel_requested:
             raise CancelRequestedError(f"task {claim.task.id}: cancel requested")
-        raise LeaseLostError(f"task {claim.task.id}: lease lost by worker {claim.worker_id}")
+        raise self._stale(claim, "start_step")
 
     @staticmethod
     def _close_attempt(tx: Transaction, task_id: str, attempt: int, outcome: str) -> None:

@@ -133,6 +133,8 @@ class TaskRecord:
     # CreateTask's idempotency key and the digest of the request that came with it.
     request_id: str | None = None
     request_hash: str | None = None
+    # The fencing token of the task's latest claim (0: never claimed).
+    fence: int = 0
 
     @property
     def terminal(self) -> bool:
@@ -152,9 +154,11 @@ class EventRecord:
 
 @dataclass(frozen=True)
 class Claim:
-    """A task a worker holds: the attempt number is the fencing token for every later write."""
+    """A task a worker holds. `fence` is the fencing token every later write is conditional
+    on: a later claim of the task (after this lease expired) has a larger one."""
 
     task: TaskRecord
     worker_id: str
     attempt: int
     lease_expires_at: datetime
+    fence: int = 0

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -93,6 +94,9 @@ tasks = Table(
     # CreateTask's idempotency key and a digest of the request it came with (NULL: none).
     Column("request_id", String(64), nullable=True),
     Column("request_hash", String(64), nullable=True),
+    # The fencing token: +1 on every claim, never decremented; a worker's writes are
+    # conditional on it (migration 0003).
+    Column("fence", Integer, nullable=False, default=0, server_default=text("0")),
     # The claim query: WHERE status = 'PENDING' ORDER BY priority DESC, queued_at, created_at.
     Index("ix_tasks_claim_order", "status", "priority", "queued_at", "created_at"),
     # The lease reaper: WHERE status = 'RUNNING' AND lease_expires_at < now.

@@ -237,6 +237,7 @@ class TaskStore:
                     "step_count": len(steps),
                     "request_id": request_id,
                     "request_hash": request_hash,
+                    "fence": 0,
                 }
                 tx.conn.execute(_INSERT_TASK, values)
                 step_rows = [
@@ -481,6 +482,7 @@ def task_from_row(row: Any, steps: Sequence[StepRecord] = ()) -> TaskRecord:
         steps=tuple(steps),
         request_id=row.request_id,
         request_hash=row.request_hash,
+        fence=row.fence,
     )
 
 

@@ -5,8 +5,14 @@ to, the span that created the task, from the stored trace context) with a `task.
 per step, under the task's correlation id and user id so every log line and outgoing call
 carries them. Steps run in order; a cancel request stops the task before the next step; a
 failed step fails the task with "step N (kind): why"; a task running longer than
-`task_timeout_seconds` fails with that. Lease lost (the worker stalled and the task moved
-on): the worker drops it without writing anything.
+`task_timeout_seconds` fails with that.
+
+Lease lost: the steps run in their own asyncio task, which is cancelled as soon as the
+worker learns the lease is gone, interrupting the desktop action in flight (its RPC is
+cancelled), and the task is dropped without writing anything more. The worker learns it
+when a write is refused by the fence (`LeaseLostError`: another worker claimed the task),
+or, on its own clock, when no heartbeat has renewed the lease within the lease period (a
+database it cannot reach: by then the reaper may have given the task to someone else).
 
 Shutdown: `stop()` stops claiming; `drain()` waits up to a grace period for running tasks,
 then interrupts the rest and gives them back to the queue (`release`).
@@ -66,6 +72,20 @@ class _Running:
     job: asyncio.Task[None]
     lease_lost: bool = False
     current_step: str = ""
+    # The event loop's clock just before the claim (the lease cannot have started earlier).
+    asked_at: float = 0.0
+    # The asyncio task running the steps: cancelled when the lease is lost.
+    steps: asyncio.Task[TaskRecord] | None = None
+
+    def lose_lease(self, why: str) -> None:
+        """Stop executing at once: the task is no longer ours to act on or write."""
+        if self.lease_lost:
+            return
+        self.lease_lost = True
+        log.warning("lease lost; cancelling the running step", taskId=self.claim.task.id,
+                    step=self.current_step, reason=why)
+        if self.steps is not None:
+            self.steps.cancel()
 
 
 class TaskWorker:
@@ -124,6 +144,8 @@ class TaskWorker:
                     )
                     continue
                 try:
+                    # Before the claim: the lease the database grants starts after this.
+                    asked_at = asyncio.get_running_loop().time()
                     claim = await self._claim()
                 except Exception as exc:
                     self._slots.release()
@@ -135,7 +157,7 @@ class TaskWorker:
                     await self.watch.wait(self._stopping)
                     continue
                 self.watch.activity()
-                self._start(claim)
+                self._start(claim, asked_at)
         finally:
             self.watch.close()
 
@@ -157,9 +179,9 @@ class TaskWorker:
             async with asyncio.timeout(seconds):
                 await self._stopping.wait()
 
-    def _start(self, claim: Claim) -> None:
+    def _start(self, claim: Claim, asked_at: float) -> None:
         job = asyncio.create_task(self._process(claim), name=f"task-{claim.task.id}")
-        self._running[claim.task.id] = _Running(claim=claim, job=job)
+        self._running[claim.task.id] = _Running(claim=claim, job=job, asked_at=asked_at)
 
         def _done(_: asyncio.Task[None]) -> None:
             self._running.pop(claim.task.id, None)
@@ -207,15 +229,25 @@ class TaskWorker:
             traced("task.process", attributes, context=parent, links=links) as span,
         ):
             log.info("task started", taskId=task.id, attempt=claim.attempt, steps=task.step_count)
+            state.steps = asyncio.create_task(self._run_with_timeout(state))
             heartbeat = asyncio.create_task(self._heartbeat(state))
             try:
-                final = await self._run_with_timeout(state)
+                final = await state.steps
             except LeaseLostError as exc:
+                state.lose_lease(str(exc))
                 log.warning("task dropped: lease lost", taskId=task.id, error=str(exc))
                 span.set_status(SpanStatus(StatusCode.ERROR, "lease lost"))
                 return
             except asyncio.CancelledError:
-                await self._release(claim)
+                current = asyncio.current_task()
+                if state.lease_lost and not (current and current.cancelling()):
+                    # Our own cancel of the steps (lease lost), not a shutdown.
+                    log.warning("task dropped: lease lost", taskId=task.id,
+                                step=state.current_step)
+                    span.set_status(SpanStatus(StatusCode.ERROR, "lease lost"))
+                    return
+                if not state.lease_lost:
+                    await self._release(claim)
                 raise
             except Exception as exc:
                 # A database failure: the lease will expire and the task be retried.
@@ -312,17 +344,35 @@ class TaskWorker:
         return record.cancel_reason if record else ""
 
     async def _heartbeat(self, state: _Running) -> None:
+        """Renew the lease every heartbeat interval. A refused renewal, or none succeeding
+        within the lease period by this process's clock (measured from the start of the last
+        renewal that worked, so never later than the database's expiry), loses the lease."""
+        loop = asyncio.get_running_loop()
         interval = self.options.heartbeat_interval_seconds
+        lease = self.queue.lease.total_seconds()
+        valid_until = state.asked_at + lease
         while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.db.run(self.queue.heartbeat, state.claim)
-            except LeaseLostError:
-                state.lease_lost = True
-                log.warning("lease lost", taskId=state.claim.task.id)
+            await asyncio.sleep(max(0.0, min(interval, valid_until - loop.time())))
+            started = loop.time()
+            if started >= valid_until:  # e.g. the process was paused: act no further
+                state.lose_lease(f"no renewal within the {lease:g}s lease")
                 return
+            try:
+                async with asyncio.timeout_at(valid_until) as deadline:
+                    await self.db.run(self.queue.heartbeat, state.claim)
+            except LeaseLostError as exc:
+                state.lose_lease(str(exc))
+                return
+            except TimeoutError as exc:
+                if deadline.expired():
+                    state.lose_lease(f"no renewal within the {lease:g}s lease")
+                    return
+                log.warning("heartbeat failed", taskId=state.claim.task.id, error=_describe(exc))
+                continue
             except Exception as exc:
                 log.warning("heartbeat failed", taskId=state.claim.task.id, error=_describe(exc))
+                continue
+            valid_until = started + lease
 
     # ---- housekeeping -----------------------------------------------------------------------
 

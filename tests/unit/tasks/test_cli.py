@@ -14,7 +14,7 @@ def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["db", "current", "--database-url", url]) == 1
     assert "run `bytebot db upgrade`" in capsys.readouterr().out
     assert main(["db", "upgrade", "--database-url", url]) == 0
-    assert "at revision 0002_create_request_id" in capsys.readouterr().out
+    assert "at revision 0003_task_fence" in capsys.readouterr().out
     assert main(["db", "current", "--database-url", url]) == 0
     assert "up to date" in capsys.readouterr().out
     # One step down and up again: a database made before request_id gets it.
@@ -22,7 +22,7 @@ def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["db", "current", "--database-url", url]) == 1
     capsys.readouterr()
     assert main(["db", "upgrade", "--database-url", url]) == 0
-    assert "at revision 0002_create_request_id" in capsys.readouterr().out
+    assert "at revision 0003_task_fence" in capsys.readouterr().out
     assert main(["db", "downgrade", "base", "--database-url", url]) == 0
     assert main(["db", "current", "--database-url", url]) == 1
 
