@@ -183,6 +183,44 @@ def generate_load(
     return calls
 
 
+def waiting_steps(seconds: int) -> list[action_pb2.Action]:
+    # one `wait` step: keeps a worker slot busy without touching the desktop
+    return actions({"wait": {"duration": f"{seconds}s"}})
+
+
+def create_tasks(
+    tasks_target: str, calls: Calls, steps: list[action_pb2.Action], count: int, *, wait: bool
+) -> list[str]:
+    """Create `count` tasks with `steps`; with `wait`, watch each to its end (its final status
+    in `calls.tasks`). Returns the ids of the tasks created."""
+    with grpc.insecure_channel(tasks_target) as channel:
+        tasks = tasks_pb2_grpc.TaskServiceStub(channel)
+        if wait:
+            with ThreadPoolExecutor(min(count, 4)) as pool:
+                for job in [pool.submit(_run_task, tasks, calls, steps, f"fault {i}")
+                            for i in range(count)]:
+                    job.result()
+            return list(calls.tasks)
+        ids = []
+        for i in range(count):
+            created = calls.call("tasks", "CreateTask", lambda i=i: tasks.CreateTask(
+                tasks_pb2.CreateTaskRequest(
+                    description=f"monitoring truth: backlog {i}", steps=steps,
+                    created_by="monitoring-test", max_attempts=1,
+                ), timeout=RPC_TIMEOUT))
+            if created is not None:
+                ids.append(created.task.id)
+        return ids
+
+
+def cancel_tasks(tasks_target: str, calls: Calls, ids: list[str]) -> None:
+    with grpc.insecure_channel(tasks_target) as channel:
+        tasks = tasks_pb2_grpc.TaskServiceStub(channel)
+        for task_id in ids:
+            calls.call("tasks", "CancelTask", lambda task_id=task_id: tasks.CancelTask(
+                tasks_pb2.CancelTaskRequest(id=task_id), timeout=RPC_TIMEOUT))
+
+
 def screenshots_until(
     computer_target: str, calls: Calls, stop: Callable[[], bool], limit: int
 ) -> None:
@@ -196,4 +234,5 @@ def screenshots_until(
                 return
 
 
-__all__ = ["TERMINAL", "Calls", "StackTargets", "generate_load", "screenshots_until"]
+__all__ = ["TERMINAL", "Calls", "StackTargets", "cancel_tasks", "create_tasks", "failing_steps",
+           "generate_load", "screenshots_until", "waiting_steps"]

@@ -10,11 +10,20 @@ text of a real firing alert, not a hand-written sample.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
-from tests.deploy.tooling import DEPLOY, PROMETHEUS_DIR, load_yaml
+from tests.deploy.tooling import (
+    ALERTMANAGER_DIR,
+    DEPLOY,
+    PROMETHEUS_DIR,
+    load_yaml,
+    output,
+    run,
+    tool,
+)
 
 RUNBOOKS = DEPLOY / "runbooks"
 RUNBOOK_URL = re.compile(r"^https://docs\.bytebot\.com/runbooks/([a-z0-9-]+)$")
@@ -89,6 +98,29 @@ def text_problems(text: str, labels: dict[str, str], annotations: dict[str, str]
     return problems
 
 
+def render(template: str, data: dict[str, Any], workdir: Path) -> str:
+    """`amtool template render` of one of deploy/alertmanager/templates' templates."""
+    data_file = workdir / f"data-{template}.json"
+    data_file.write_text(json.dumps(data))
+    result = run([
+        tool("amtool"), "template", "render",
+        f"--template.glob={ALERTMANAGER_DIR / 'templates' / '*.tmpl'}",
+        f'--template.text={{{{ template "{template}" . }}}}',
+        f"--template.data={data_file}",
+    ])
+    assert result.returncode == 0, output(result)
+    return result.stdout
+
+
+# template -> whether it is a body (summary, description, runbook, labels) or a subject/title
+TEMPLATES = {
+    "bytebot.email.subject": False,
+    "bytebot.email.text": True,
+    "bytebot.slack.title": False,
+    "bytebot.slack.text": True,
+}
+
+
 def has_real_value(description: str) -> bool:
     """The description carries a measured number (a percentage, a duration, a count), not
     only words: `… is 12.5% …`, `… is 2.5s.`, `120 tasks …`. ServiceDown and
@@ -96,5 +128,5 @@ def has_real_value(description: str) -> bool:
     return bool(re.search(r"\d", description))
 
 
-__all__ = ["RECEIVER_OF", "RUNBOOKS", "alert_entry", "firing_examples", "has_real_value",
-           "notification_data", "runbook_file", "text_problems"]
+__all__ = ["RECEIVER_OF", "RUNBOOKS", "TEMPLATES", "alert_entry", "firing_examples",
+           "has_real_value", "notification_data", "render", "runbook_file", "text_problems"]

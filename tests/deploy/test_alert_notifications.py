@@ -1,43 +1,23 @@
 """The e-mail and Slack notifications of every alert, rendered by `amtool template render` with
-deploy/alertmanager/templates, firing and resolved. The alerts' labels and notes are the
+deploy/alertmanager/templates, firing and resolved. The alerts' labels and annotations are the
 ones promtool proves the rules produce (tests/deploy/notification_text.py)."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
 from tests.deploy.notification_text import (
     RECEIVER_OF,
+    TEMPLATES,
     alert_entry,
     firing_examples,
     has_real_value,
     notification_data,
+    render,
     text_problems,
 )
-from tests.deploy.tooling import ALERTMANAGER_DIR, output, run, tool
 
 EXAMPLES = firing_examples()
-TEMPLATES = {  # template -> (is a body, the receivers that use it)
-    "bytebot.email.subject": False,
-    "bytebot.email.text": True,
-    "bytebot.slack.title": False,
-    "bytebot.slack.text": True,
-}
-
-
-def render(template: str, data: dict, tmp_path) -> str:
-    data_file = tmp_path / "data.json"
-    data_file.write_text(json.dumps(data))
-    result = run([
-        tool("amtool"), "template", "render",
-        f"--template.glob={ALERTMANAGER_DIR / 'templates' / '*.tmpl'}",
-        f'--template.text={{{{ template "{template}" . }}}}',
-        f"--template.data={data_file}",
-    ])
-    assert result.returncode == 0, output(result)
-    return result.stdout
 
 
 def test_every_alert_of_the_source_has_an_example():

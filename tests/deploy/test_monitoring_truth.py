@@ -11,10 +11,27 @@ a load generator (a few hundred gRPC calls). Then:
    its label matchers matches live series;
 2. neither BytebotServiceDown nor BytebotHighErrorRate fires under healthy load with client
    errors (4xx) in it;
-3. SIGTERM the inference process: BytebotServiceDown fires for job bytebot-inference;
-4. take the computer service's display away: its calls end in server errors (5xx), which
-   its metrics count exactly, and BytebotHighErrorRate fires for job bytebot-computer.
-Alerts are read from Prometheus' /api/v1/alerts.
+3. faults, one after the other, each followed to a real Alertmanager (Debian's, with a test
+   copy of deploy/alertmanager/alertmanager.yml whose receivers are webhooks to an HTTP
+   server in this test, tests/deploy/live_alertmanager.py) and cleared again:
+   - stop (SIGSTOP) the inference process: BytebotServiceDown for job bytebot-inference;
+     SIGCONT: resolved;
+   - tasks that fail: BytebotHighTaskFailureRate; no more failing tasks: resolved;
+   - 110 queued tasks behind 4 busy worker slots: BytebotTaskQueueBacklog; cancel them:
+     resolved;
+   - take the computer service's display away: its calls end in server errors (5xx), which
+     its metrics count exactly, and BytebotHighErrorRate fires for job bytebot-computer;
+     stop calling it: resolved.
+   Each notification is checked as an on-call person gets it: the receiver of its severity,
+   alertname, job/instance labels, summary, description with the live value, a runbook URL
+   whose file exists in deploy/runbooks, and the e-mail/Slack templates rendered by amtool
+   on the live payload. Time from fault to notification is printed per alert (`pytest -s`).
+Not fired live (promtool covers them, deploy/prometheus/tests/alerts.boundaries.test.yml):
+BytebotDatabaseConnectionFailure (the local stack's SQLite has no server to lose, and the
+shared PostgreSQL must not be stopped), BytebotHighMemoryUsage (no cAdvisor container limits
+outside Kubernetes), BytebotHighResponseTime (no tasks-API RPC can be made to take > 2 s
+without changing the service).
+Alerts are read from Prometheus' /api/v1/alerts and from the webhook.
 """
 
 from __future__ import annotations
@@ -33,9 +50,33 @@ import pytest
 from bytebot.tasks.v1 import tasks_pb2
 
 from libs.stack.layout import local_stack
+from tests.deploy.live_alertmanager import (
+    LiveAlertmanager,
+    Notification,
+    WebhookReceiver,
+    alerting_config,
+    webhook_config,
+)
 from tests.deploy.live_prometheus import LivePrometheus, alerts_named, config_text, wait_for
-from tests.deploy.load_generator import Calls, StackTargets, generate_load, screenshots_until
+from tests.deploy.load_generator import (
+    Calls,
+    StackTargets,
+    cancel_tasks,
+    create_tasks,
+    failing_steps,
+    generate_load,
+    screenshots_until,
+    waiting_steps,
+)
 from tests.deploy.metric_catalog import NOT_IN_LOCAL_STACK
+from tests.deploy.notification_text import (
+    RECEIVER_OF,
+    TEMPLATES,
+    has_real_value,
+    render,
+    runbook_file,
+    text_problems,
+)
 from tests.deploy.promql_inventory import (
     all_expressions,
     copy_rules_with_short_for,
@@ -48,10 +89,14 @@ from tests.support.stack import UpProcess
 pytestmark = [pytest.mark.slow, pytest.mark.xvfb]
 
 ALERT_FOR = "3s"  # instead of minutes: see the alerts fire within seconds
+# the alerts' 5 m rate windows, shortened so an alert resolves seconds after its fault ends
+ALERT_WINDOW = "20s"
+NOTIFY_TIMEOUT = 60.0  # seconds to wait for a notification (fire or resolve)
 TEXT_ON_SCREEN = "Monitoring truth"  # shown by xmessage; the good tasks find it by OCR
 GOOD_TASKS, FAILING_TASKS = 6, 2
 ALERT_TIMEOUT = 45.0  # seconds to wait for an alert (scrape 1 s + evaluation 1 s + for 3 s)
 STOPPED_SERVICE, STOPPED_JOB = "inference", "bytebot-inference"
+BACKLOG_TASKS = 110  # > 100 queued (the worker runs 4 at a time)
 FAULTY_SERVICE, FAULTY_JOB = "computer", "bytebot-computer"
 SCREENSHOT = "/bytebot.computer.v1.ComputerService/Screenshot"
 # gRPC codes whose HTTP equivalent is 5xx (DESIGN §4): what BytebotHighErrorRate counts
@@ -71,6 +116,8 @@ class Monitored:
     up: UpProcess
     prometheus: LivePrometheus
     desktop: Desktop
+    alertmanager: LiveAlertmanager
+    webhook: WebhookReceiver
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -98,15 +145,21 @@ def desktop() -> Iterator[Desktop]:
 def monitored(desktop: Desktop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitored]:
     work = tmp_path_factory.mktemp("monitoring")
     started = time.monotonic()
-    up = UpProcess(work / "var", {"DISPLAY": desktop.display}, startup_timeout=120)
+    # the queue gauge is refreshed every second instead of 15 s: the backlog shows at once
+    up = UpProcess(work / "var", {"DISPLAY": desktop.display,
+                                  "BYTEBOT_QUEUE_LENGTH_REFRESH_SECONDS": "1"},
+                   startup_timeout=120)
+    webhook = WebhookReceiver()
+    alertmanager = None
     try:
         stack_up = time.monotonic()
-        rules = copy_rules_with_short_for(work / "rules", ALERT_FOR)
+        alertmanager = LiveAlertmanager(work / "alertmanager", webhook_config(webhook.url))
+        rules = copy_rules_with_short_for(work / "rules", ALERT_FOR, window=ALERT_WINDOW)
         config = config_text(local_stack(up.offset), rules, interval="1s")
-        prometheus = LivePrometheus(work / "prometheus", config)
-        monitored = Monitored(up, prometheus, desktop, {
+        prometheus = LivePrometheus(work / "prometheus", config + alerting_config(alertmanager))
+        monitored = Monitored(up, prometheus, desktop, alertmanager, webhook, {
             "stack_start_s": stack_up - started,
-            "prometheus_start_s": time.monotonic() - stack_up,
+            "prometheus_alertmanager_start_s": time.monotonic() - stack_up,
         })
         try:
             yield monitored
@@ -116,6 +169,9 @@ def monitored(desktop: Desktop, tmp_path_factory: pytest.TempPathFactory) -> Ite
             print("\nmonitoring truth timings (s):",
                   {k: round(v, 1) for k, v in monitored.timings.items()})
     finally:
+        if alertmanager is not None:
+            alertmanager.stop()
+        webhook.stop()
         up.stop()
 
 
@@ -206,13 +262,71 @@ def test_no_service_down_or_error_rate_alert_under_healthy_load(
                                "bytebot-inference", "bytebot-telemetry"))
 
 
+@dataclass
+class Fault:
+    """One injected fault followed to the receiver: the firing and resolved notifications
+    (empty when none came in time) and what the test saw meanwhile."""
+    alertname: str
+    firing: list[Notification]
+    resolved: list[Notification]
+    seen: dict[str, object] = field(default_factory=dict)
+
+
+def _notified(monitored: Monitored, alertname: str, status: str, since: float,
+              timeout: float = NOTIFY_TIMEOUT) -> list[Notification]:
+    found, _ = wait_for(lambda: monitored.webhook.received(alertname, status, since), timeout,
+                        interval=0.25)
+    return found or []
+
+
+def _follow(monitored: Monitored, alertname: str, fault_at: float, clear) -> Fault:
+    """Wait for the firing notification of `alertname` (sent after `fault_at`), call
+    `clear()`, wait for the resolved one; record both times from the fault."""
+    firing = _notified(monitored, alertname, "firing", fault_at)
+    key = alertname.removeprefix("Bytebot")
+    if firing:
+        monitored.timings[f"{key}_fault_to_notification_s"] = firing[0].received - fault_at
+    cleared_at = time.monotonic()
+    clear()
+    resolved = _notified(monitored, alertname, "resolved", cleared_at) if firing else []
+    if resolved:
+        monitored.timings[f"{key}_clear_to_resolved_s"] = resolved[0].received - cleared_at
+    return Fault(alertname, firing, resolved)
+
+
+def _no_active(prometheus: LivePrometheus, alertname: str) -> bool:
+    return not [a for a in prometheus.alerts() if a["labels"]["alertname"] == alertname]
+
+
+def assert_notification(fault: Fault, severity: str, labels: dict[str, str], workdir) -> None:
+    """What the on-call person gets, firing and then resolved."""
+    assert fault.firing, f"no firing notification of {fault.alertname} in {NOTIFY_TIMEOUT:g}s"
+    for status, notifications in (("firing", fault.firing), ("resolved", fault.resolved)):
+        assert notifications, f"no {status} notification of {fault.alertname}"
+        first = notifications[0]
+        assert first.receiver == RECEIVER_OF[severity], (status, first.path)
+        (alert, *_) = first.alerts(fault.alertname, status)
+        assert alert["labels"]["severity"] == severity
+        for key, value in labels.items():
+            assert alert["labels"].get(key) == value, (key, alert["labels"])
+        notes = alert["annotations"]
+        assert has_real_value(notes["description"]), notes
+        assert runbook_file(notes["runbook_url"]) is not None, notes["runbook_url"]
+        # the deployed e-mail and Slack templates on the live payload
+        for template, body in TEMPLATES.items():
+            text = render(template, {**first.payload, "alerts": [alert]}, workdir)
+            assert text_problems(text, alert["labels"], notes, with_body=body) == [], text
+
+
 @pytest.fixture(scope="module")
 def service_stopped(monitored: Monitored, loaded: Calls) -> dict[str, object]:
-    """SIGTERM one service process and wait (bounded) for BytebotServiceDown to fire."""
+    """Stop (SIGSTOP: a hung process, its scrapes time out) one service process and wait
+    (bounded) for BytebotServiceDown to fire and be notified; SIGCONT and wait for the
+    resolved notification."""
     prometheus = monitored.prometheus
     pid = monitored.up.pid(STOPPED_SERVICE)
     stopped_at = time.monotonic()
-    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, signal.SIGSTOP)
     pending, _ = wait_for(
         lambda: alerts_named(prometheus.alerts(), "BytebotServiceDown", "pending")
         or alerts_named(prometheus.alerts(), "BytebotServiceDown", "firing"), ALERT_TIMEOUT,
@@ -224,8 +338,11 @@ def service_stopped(monitored: Monitored, loaded: Calls) -> dict[str, object]:
     firing_after = time.monotonic() - stopped_at
     monitored.timings["service_down_pending_s"] = pending_after
     monitored.timings["service_down_firing_s"] = firing_after
-    return {"pending": pending or [], "firing": firing or [],
-            "targets": prometheus.targets_up()}
+    targets = prometheus.targets_up()
+    fault = _follow(monitored, "BytebotServiceDown", stopped_at,
+                    lambda: os.kill(pid, signal.SIGCONT))
+    return {"pending": pending or [], "firing": firing or [], "targets": targets,
+            "fault": fault}
 
 
 def test_stopping_a_service_fires_service_down_for_its_job(service_stopped):
@@ -238,6 +355,66 @@ def test_stopping_a_service_fires_service_down_for_its_job(service_stopped):
     assert alert["annotations"]["runbook_url"].endswith("/runbooks/service-down")
     assert service_stopped["targets"][STOPPED_JOB] is False
     assert all(up for job, up in service_stopped["targets"].items() if job != STOPPED_JOB)
+
+
+def test_service_down_is_notified_to_the_critical_receiver_and_resolved(
+    service_stopped, monitored: Monitored, tmp_path
+):
+    fault: Fault = service_stopped["fault"]
+    instance = monitored.up.http(STOPPED_SERVICE).removeprefix("http://")
+    assert_notification(fault, "critical", {"job": STOPPED_JOB, "instance": instance}, tmp_path)
+    (alert, *_) = fault.firing[0].alerts("BytebotServiceDown", "firing")
+    assert alert["annotations"]["description"] == (
+        f"Service {STOPPED_JOB} ({instance}) has been down for more than 2 minutes.")
+
+
+@pytest.fixture(scope="module")
+def task_failures(monitored: Monitored, service_stopped) -> Fault:
+    """Tasks that fail (a text that is not on the screen) after the load's own failures left
+    the window: BytebotHighTaskFailureRate; then no more failing tasks: resolved."""
+    prometheus = monitored.prometheus
+    wait_for(lambda: _no_active(prometheus, "BytebotHighTaskFailureRate"), NOTIFY_TIMEOUT)
+    fault_at = time.monotonic()
+    calls = Calls()
+    create_tasks(monitored.up.grpc("tasks-api"), calls, failing_steps(), 3, wait=True)
+    fault = _follow(monitored, "BytebotHighTaskFailureRate", fault_at, lambda: None)
+    fault.seen["calls"] = calls
+    return fault
+
+
+def test_failing_tasks_are_notified_to_the_warning_receiver_and_resolved(
+    task_failures: Fault, tmp_path
+):
+    statuses = set(task_failures.seen["calls"].tasks.values())  # type: ignore[attr-defined]
+    assert statuses == {tasks_pb2.TASK_STATUS_FAILED}
+    assert_notification(task_failures, "warning", {}, tmp_path)
+    (alert, *_) = task_failures.firing[0].alerts("BytebotHighTaskFailureRate", "firing")
+    assert re.fullmatch(r"Task failure rate is [\d.]+% of finished tasks\.",
+                        alert["annotations"]["description"]), alert["annotations"]
+
+
+@pytest.fixture(scope="module")
+def queue_backlog(monitored: Monitored, task_failures) -> Fault:
+    """More than 100 tasks queued (each waits 30 s, the worker runs 4): the backlog alert;
+    cancel them all: resolved."""
+    target = monitored.up.grpc("tasks-api")
+    calls = Calls()
+    fault_at = time.monotonic()
+    ids = create_tasks(target, calls, waiting_steps(30), BACKLOG_TASKS, wait=False)
+    fault = _follow(monitored, "BytebotTaskQueueBacklog", fault_at,
+                    lambda: cancel_tasks(target, calls, ids))
+    fault.seen["created"] = len(ids)
+    return fault
+
+
+def test_a_queue_backlog_is_notified_to_the_warning_receiver_and_resolved(
+    queue_backlog: Fault, tmp_path
+):
+    assert queue_backlog.seen["created"] == BACKLOG_TASKS
+    assert_notification(queue_backlog, "warning", {}, tmp_path)
+    (alert, *_) = queue_backlog.firing[0].alerts("BytebotTaskQueueBacklog", "firing")
+    queued = int(alert["annotations"]["description"].split()[0])
+    assert 100 < queued <= BACKLOG_TASKS, alert["annotations"]
 
 
 def go_code(name: str) -> str:
@@ -253,7 +430,7 @@ def _server_faults_seen(prometheus: LivePrometheus) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def server_errors(monitored: Monitored, loaded: Calls) -> dict[str, object]:
+def server_errors(monitored: Monitored, loaded: Calls, queue_backlog) -> dict[str, object]:
     """Take the computer service's display away (stop our Xvfb): its desktop calls now end
     in server errors. Drive Screenshot calls until BytebotHighErrorRate fires (bounded), then
     read back what the service counted."""
@@ -268,14 +445,22 @@ def server_errors(monitored: Monitored, loaded: Calls) -> dict[str, object]:
         return bool(_firing_jobs(prometheus, "BytebotHighErrorRate")) or (
             time.monotonic() > deadline)
 
+    def notified() -> bool:
+        return bool(monitored.webhook.received("BytebotHighErrorRate", "firing", started)) or (
+            time.monotonic() > deadline)
+
     screenshots_until(monitored.up.grpc(FAULTY_SERVICE), calls, fired, limit=5000)
     monitored.timings["high_error_rate_firing_s"] = time.monotonic() - started
     firing = alerts_named(prometheus.alerts(), "BytebotHighErrorRate", "firing")
+    # keep the errors coming until Alertmanager's critical group_wait (5 s) has passed
+    screenshots_until(monitored.up.grpc(FAULTY_SERVICE), calls, notified, limit=5000)
     sent = {go_code(c): n for (_s, _m, c), n in calls.counts.items() if c in SERVER_FAULT_CODES}
     # the last calls show up at the next scrape
     wait_for(lambda: _server_faults_seen(prometheus) == sent, 10)
-    return {"calls": calls, "firing": firing, "sent": sent,
-            "counted": _server_faults_seen(prometheus)}
+    counted = _server_faults_seen(prometheus)
+    # clearing: no more failing calls; once they leave the window the ratio is no more > 5 %
+    fault = _follow(monitored, "BytebotHighErrorRate", started, lambda: None)
+    return {"calls": calls, "firing": firing, "sent": sent, "counted": counted, "fault": fault}
 
 
 def test_server_errors_fire_high_error_rate_for_their_job(server_errors):
@@ -294,6 +479,17 @@ def test_server_errors_fire_high_error_rate_for_their_job(server_errors):
     assert float(alert["value"]) > 0.05
     assert alert["annotations"]["summary"] == f"High error rate in {FAULTY_JOB}"
     assert alert["annotations"]["runbook_url"].endswith("/runbooks/high-error-rate")
+
+
+def test_server_errors_are_notified_to_the_critical_receiver_and_resolved(
+    server_errors, tmp_path
+):
+    fault: Fault = server_errors["fault"]
+    assert_notification(fault, "critical", {"job": FAULTY_JOB}, tmp_path)
+    (alert, *_) = fault.firing[0].alerts("BytebotHighErrorRate", "firing")
+    description = alert["annotations"]["description"]
+    match = re.search(r" is ([\d.]+)% over the last 5 minutes\.$", description)
+    assert match and float(match.group(1)) > 5, description
 
 
 def test_every_selector_in_rules_and_dashboards_matches_live_series(
