@@ -3,6 +3,10 @@
     .venv/bin/python -m bench.inference_accuracy            # 24 frames
     .venv/bin/python -m bench.inference_accuracy --quick    # 4 frames
     .venv/bin/python -m bench.inference_accuracy --frames 8 --tesseract-cost  # + Tesseract alone
+    .venv/bin/python -m bench.inference_accuracy --desktop test --frames 24  # issue 14's set
+
+``--desktop tune|test`` measures the desktop evaluation set instead, through gRPC, per category
+(``bench/inference_desktop.py``); the pipeline is tuned on "tune" only, "test" is held out.
 
 Per backend (the cpu pipeline, plus its engines alone for comparison): exact-text recall,
 centre-hit rate (the right word, its returned centre inside the true box: what a click needs)
@@ -294,8 +298,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="also time DetectText through gRPC against `bytebot serve inference`")
     ap.add_argument("--tesseract-cost", action="store_true",
                     help="also time Tesseract alone in several set-ups (where its time goes)")
+    ap.add_argument("--desktop", choices=("tune", "test"), default=None,
+                    help="the desktop evaluation set (a split) through gRPC, per category")
+    ap.add_argument("--show-misses", type=int, default=0,
+                    help="with --desktop: print this many missed words")
     args = ap.parse_args(argv)
     frames = args.frames or (4 if args.quick else 24)
+    if args.desktop:
+        from bench.inference_desktop import run
+
+        return run(args.desktop, frames, args.show_misses)
     variants: list[tuple[str, Callable[[], Any]]] = [
         ("cpu (pipeline, x1.25)", lambda: CpuBackend(CpuOptions())),
     ]
