@@ -28,7 +28,7 @@ import numpy as np
 
 from services.inference.backends.base import DeviceInfo, ModelDescriptor, Rect, TextRegion
 from services.inference.backends.cache import FrameCache, frame_key
-from services.inference.cpu import preprocess
+from services.inference.cpu import preprocess, tokens
 from services.inference.cpu.engines import (
     OcrWord,
     RapidRecognizer,
@@ -173,6 +173,7 @@ class CpuBackend:
                                      w.confidence, w.line + line_base))
             line_base += (max((w.line for w in band_words), default=-1) + 1)
         words = self._second_opinion(rgb, prepared.blobs, words, line_base)
+        words = tokens.repair(words, prepared.page)
         return _reading_order([_to_region(w, 0, 0) for w in words])
 
     def _prepare(self, rgb: np.ndarray) -> preprocess.Prepared:
@@ -186,8 +187,11 @@ class CpuBackend:
         todo: list[tuple[preprocess.Blob, list[OcrWord]]] = []
         for blob in blobs:
             inside = [w for w in words if _center_in(w.box, blob.box)]
-            sure = [w for w in inside if w.confidence >= self.options.low_confidence]
-            covered = sum(w.box[2] for w in sure)
+            # Coverage by any confident word crossing the blob, not only those centred in it:
+            # a blob cut off a longer word ("photo_0" of photo_0042.JPG) is read already.
+            covered = sum(_x_overlap(w.box, blob.box) for w in words
+                          if w.confidence >= self.options.low_confidence
+                          and _y_overlaps(w.box, blob.box))
             if covered >= 0.6 * blob.width:
                 continue
             todo.append((blob, inside))
@@ -312,6 +316,16 @@ def _to_region(w: OcrWord, dx: int, dy: int, line_offset: int = 0) -> TextRegion
 def _center_in(box: tuple[int, int, int, int], blob: tuple[int, int, int, int]) -> bool:
     cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
     return blob[0] - 2 <= cx <= blob[0] + blob[2] + 2 and blob[1] - 2 <= cy <= blob[1] + blob[3] + 2
+
+
+def _x_overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    return max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+
+
+def _y_overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether the boxes share at least half of the smaller one's height."""
+    inter = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return inter >= 0.5 * min(a[3], b[3])
 
 
 def _overlap(a: Rect, b: Rect) -> float:

@@ -154,3 +154,54 @@ def test_processing_series_exists_at_zero_before_the_first_request() -> None:
     name = "bytebot_ane_processing_duration_seconds"
     assert f'{name}_count{{backend="cpu",model="ui-ocr-cpu"}} 0.0' in metrics
     assert f'{name}_bucket{{backend="cpu",le="+Inf",model="ui-ocr-cpu"}} 0.0' in metrics
+
+
+def _file_list() -> tuple[bytes, dict[str, list[tuple[int, int, int, int]]]]:
+    """A file-manager list (names with dots, dashes, underscores; one shown twice) rendered
+    with DejaVu Sans 15 px, and each name's truth boxes."""
+    from PIL import ImageDraw, ImageFont
+
+    names = ["budget.ods", "Budget-2024_final.tar.gz", "report.v2.pdf", "budget.ods",
+             "ann@example.org", "README.md", "photo_0042.JPG"]
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 15)
+    img = Image.new("RGB", (1280, 720), "#ffffff")
+    draw = ImageDraw.Draw(img)
+    boxes: dict[str, list[tuple[int, int, int, int]]] = {}
+    for i, name in enumerate(names):
+        y = 60 + 34 * i
+        if i % 2:
+            draw.rectangle((40, y - 8, 900, y + 24), fill="#f0f0f0")
+        x = 60 if i != 3 else 480  # the repeated name sits further right, lower down
+        boxes.setdefault(name, []).append(draw.textbbox((x, y), name, font=font))
+        draw.text((x, y), name, font=font, fill="#202020")
+        draw.text((700, y), f"{(i + 1) * 13} KB", font=font, fill="#606060")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue(), boxes
+
+
+def test_find_text_finds_what_detect_text_reads_on_file_names(stub: Any) -> None:
+    data, boxes = _file_list()
+    image = common_pb2.Image(data=data, format=common_pb2.IMAGE_FORMAT_PNG)
+    read = {r.text for r in stub.DetectText(pb.DetectTextRequest(image=image),
+                                             timeout=60).regions}
+    assert set(boxes) <= read, set(boxes) - read
+    exact = pb.MatchOptions(mode=pb.MATCH_MODE_EXACT)
+    for name, truth in boxes.items():
+        r = stub.FindText(pb.FindTextRequest(image=image, query=name, options=exact),
+                          timeout=60)
+        # Every occurrence, in reading order (the repeated name: top one first).
+        assert len(r.matches) == len(truth), (name, r.matches)
+        for m, box in zip(r.matches, truth, strict=True):
+            assert m.region.text == name and inside((m.center.x, m.center.y), box), name
+    contains = stub.FindText(pb.FindTextRequest(
+        image=image, query="budget", options=pb.MatchOptions(mode=pb.MATCH_MODE_CONTAINS)),
+        timeout=60)
+    assert sorted(m.region.text for m in contains.matches) == [
+        "Budget-2024_final.tar.gz", "budget.ods", "budget.ods"]
+    whole = stub.FindText(pb.FindTextRequest(
+        image=image, query="budget", options=pb.MatchOptions(
+            mode=pb.MATCH_MODE_CONTAINS, whole_word=True, max_results=5)), timeout=120)
+    assert list(whole.matches) == []  # "budget" is no whole token of those names
+    upper = stub.FindText(pb.FindTextRequest(image=image, query="BUDGET.ODS"), timeout=60)
+    assert [m.region.text for m in upper.matches] == ["budget.ods", "budget.ods"]

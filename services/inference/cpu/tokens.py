@@ -1,0 +1,186 @@
+"""Repairs of Tesseract's typical misreads of desktop tokens, checked against the pixels.
+
+Tesseract reads prose well and file names, versions and sizes less so. On the desktop
+evaluation set's tune split (``testing/desktop_screens.py``) its misses were mostly:
+
+- a token cut in two where a small punctuation mark sits: "payroll" "iso" for payroll.iso,
+  "Slides" "final_2022.xlsx" (the underscore dropped), "Thesis." "py". Two words of one line
+  are joined when the gap between them holds a small mark of ink (the page is black on white),
+  its kind decided by its shape and height in the line (".", "_", "-"), or when it holds no
+  ink and is narrower than a space next to a dangling separator;
+- a size glued to its unit: "505.4GB" for "505.4 GB": split at the digit/letter change when
+  the column profile shows a blank gap as wide as a space there;
+- ``l`` read as ``!`` or ``i``/``1`` and ``o`` as ``0`` in a file extension: "index.htm!",
+  "config.tom!", "Client.xisx", "report.0ds": the part after the last dot is mapped back when
+  it becomes a common extension (``EXTENSIONS``, a general list, larger than the generator's).
+
+Every repair needs the pixels to agree or a known extension, so prose is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+
+from services.inference.cpu.engines import OcrWord
+
+# Common file extensions (lower case) on desktops: documents, code, media, archives.
+EXTENSIONS = frozenset("""
+txt md rst pdf doc docx odt ods odp xls xlsx csv tsv ppt pptx rtf tex epub
+py pyc js mjs ts tsx jsx rs go c h cc cpp hpp cs java kt rb php pl sh bash zsh ps1 lua swift
+html htm css scss less json yaml yml toml ini cfg conf xml sql log lock env
+jpg jpeg png gif bmp svg webp tif tiff ico heic raw psd xcf
+mp3 wav flac ogg m4a mp4 mkv avi mov webm
+zip tar gz tgz bz2 xz 7z rar zst deb rpm iso dmg exe msi apk img bin
+""".split())
+_CONFUSABLE = str.maketrans({"!": "l", "1": "l", "i": "l", "I": "l", "|": "l", "0": "o",
+                             "O": "o", "5": "s", "$": "s"})
+_SEPARATORS = "._-@/"
+_UNIT = re.compile(r"^([+-]?[\d.,]*\d)([A-Za-z%]+)$")
+
+
+def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
+    """``words`` (boxes in ``page`` pixels) with the repairs above; ``page`` is the
+    normalised grey page (dark text on white) at the same scale."""
+    ink = page < 140
+    out: list[OcrWord] = []
+    for line in _by_line(words):
+        joined = _join_split_tokens(line, ink)
+        for w in joined:
+            out.extend(_split_unit(w, ink))
+    return [_fix_extension(w) for w in out]
+
+
+def _by_line(words: list[OcrWord]) -> list[list[OcrWord]]:
+    lines: dict[int, list[OcrWord]] = {}
+    for w in words:
+        lines.setdefault(w.line, []).append(w)
+    return [sorted(ws, key=lambda w: w.box[0]) for ws in lines.values()]
+
+
+def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
+    """The punctuation mark at the junction of ``a`` and ``b`` ("" = a blank gap narrower
+    than a space next to a separator already read), or None when they are two words.
+
+    Tesseract's boxes are a few pixels off at the junction (a dropped underscore often ends up
+    inside the next word's box), so the marks are looked for as connected components of ink
+    in a window around the gap: flat, wide and low = "_"; flat in the middle = "-"; small and
+    low, in the gap = "."."""
+    ax, ay, aw, ah = a.box
+    bx, by, _bw, bh = b.box
+    top, bottom = min(ay, by), max(ay + ah, by + bh)
+    lh = bottom - top
+    gap = bx - (ax + aw)
+    if lh <= 0 or gap < -2 or gap > 0.6 * lh or abs((ay + ah) - (by + bh)) > 0.35 * lh:
+        return None
+    pad = max(1, lh // 3)  # an underscore hangs below the word boxes
+    y0, x0 = max(0, top - 1), max(0, ax + aw - lh // 4)
+    window = ink[y0:bottom + pad, x0:bx + lh // 2].astype(np.uint8)
+    if window.size:
+        n, _labels, stats, _c = cv2.connectedComponentsWithStats(window, connectivity=8)
+        wh, ww = window.shape
+        for i in range(1, n):
+            cx, cy, cw, ch = (int(v) for v in stats[i, :4])
+            if cx == 0 or cy == 0 or cx + cw >= ww or cy + ch >= wh:
+                continue  # cut by the window: part of a glyph
+            rel_top = cy + y0 - top
+            left, right = x0 + cx, x0 + cx + cw
+            flat = ch <= 0.15 * lh + 1
+            if flat and cw >= 0.3 * lh and rel_top >= 0.75 * lh and left >= ax + aw - 3:
+                return "_"
+            in_gap = left >= ax + aw - 1 and right <= bx + 1
+            if in_gap and flat and cw >= 0.2 * lh and 0.3 * lh <= rel_top <= 0.7 * lh:
+                return "-"
+            square = cw <= 2 * ch + 1 and ch <= 2 * cw + 1
+            if in_gap and square and cw <= 0.25 * lh and rel_top >= 0.6 * lh \
+                    and rel_top + ch <= 1.05 * lh:
+                return "."
+    dangling = a.text[-1] in _SEPARATORS or b.text[0] in _SEPARATORS
+    return "" if dangling and gap <= 0.35 * lh else None
+
+
+def _continues(mark: str, prev: str, nxt: str) -> bool:
+    """Whether ``nxt`` plausibly continues a token after ``mark``: a dot is followed by an
+    extension-like part (lower case, a digit, or short ALLCAPS like JPG), not by the next
+    sentence of prose; the other marks join whatever follows."""
+    if mark not in (".", "") or not nxt:
+        return True
+    if mark == "" and not prev.endswith("."):
+        return True
+    return nxt[0].islower() or nxt[0].isdigit() or (nxt.isupper() and len(nxt) <= 4)
+
+
+def _join_split_tokens(line: list[OcrWord], ink: np.ndarray) -> list[OcrWord]:
+    out: list[OcrWord] = []
+    for w in line:
+        if out:
+            prev = out[-1]
+            mark = _gap_mark(prev, w, ink)
+            if mark is not None:
+                read_already = mark and (prev.text.endswith(mark) or w.text.startswith(mark))
+                if read_already:
+                    mark = ""  # the mark was read; only the gap made two words of it
+                if _continues(mark or ("." if prev.text.endswith(".") else ""),
+                              prev.text, w.text):
+                    px, py, pw, ph = prev.box
+                    x, y, bw, bh = w.box
+                    x0, y0 = min(px, x), min(py, y)
+                    x1, y1 = max(px + pw, x + bw), max(py + ph, y + bh)
+                    out[-1] = OcrWord(prev.text + mark + w.text, (x0, y0, x1 - x0, y1 - y0),
+                                      min(prev.confidence, w.confidence), prev.line)
+                    continue
+        out.append(w)
+    return out
+
+
+def _split_unit(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
+    """"505.4GB" -> "505.4" "GB" when the pixels show a space between them."""
+    m = _UNIT.match(w.text)
+    if m is None:
+        return [w]
+    x, y, bw, bh = w.box
+    region = ink[y:y + bh, x:x + bw]
+    if region.size == 0:
+        return [w]
+    blank = ~region.any(axis=0)
+    # Blank runs strictly inside the ink; the widest is the candidate space.
+    cols = np.flatnonzero(~blank)
+    if cols.size == 0:
+        return [w]
+    best, best_len, run_start = -1, 0, None
+    for c in range(cols[0], cols[-1] + 1):
+        if blank[c]:
+            run_start = c if run_start is None else run_start
+            if c - run_start + 1 > best_len:
+                best, best_len = run_start, c - run_start + 1
+        else:
+            run_start = None
+    if best_len < max(3, 0.22 * bh):
+        return [w]
+    digits, unit = m.group(1), m.group(2)
+    # The space must sit where the digits end: its position in proportion to the characters.
+    share = best / max(1, bw)
+    if abs(share - len(digits) / len(w.text)) > 0.25:
+        return [w]
+    left = OcrWord(digits, (x, y, best, bh), w.confidence, w.line)
+    right_x = x + best + best_len
+    right = OcrWord(unit, (right_x, y, x + bw - right_x, bh), w.confidence, w.line)
+    return [left, right]
+
+
+def _fix_extension(w: OcrWord) -> OcrWord:
+    text = w.text
+    dot = text.rfind(".")
+    if dot <= 0 or dot == len(text) - 1:
+        return w
+    ext = text[dot + 1:]
+    if ext.lower() in EXTENSIONS or not any(ch.isalpha() for ch in ext):
+        return w
+    fixed = ext.translate(_CONFUSABLE)
+    if fixed.lower() in EXTENSIONS:
+        if ext.isupper() or ext[:1].isupper():
+            fixed = fixed.upper() if ext.isupper() else fixed
+        return OcrWord(text[:dot + 1] + fixed, w.box, w.confidence, w.line)
+    return w
