@@ -36,6 +36,7 @@ from libs.runtime.client import create_channel
 from libs.runtime.config import ServiceSettings, load_settings
 from libs.runtime.health import HealthManager, add_to_server
 from libs.runtime.ops_http import OpsHttpServer
+from libs.runtime.supervised_loop import BackgroundLoops
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -97,6 +98,9 @@ class RuntimeContext:
         self.observability = observability
         self.registry = observability.registry
         self.health = health
+        # Every periodic task of the service runs under one of these (libs.runtime.supervised_loop):
+        # failures counted, backoff, readiness NOT_SERVING past a loop's tolerance.
+        self.loops = BackgroundLoops(self.registry, health)
         self._channels: list[aio.Channel] = []
 
     def channel(self, target: str, **kwargs: Any) -> aio.Channel:

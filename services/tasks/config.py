@@ -22,6 +22,11 @@ class TasksSettings(ServiceSettings):
     queue_length_refresh_seconds: float = 15.0
     # Distinct user_id label values of bytebot_tasks_total before the rest become "other".
     user_label_cap: int = 50
+    # Background loops (queue-length refresh, the SQLite event poller, LISTEN) survive any
+    # failure, backing off up to loop_backoff_max_seconds; one failing without a success
+    # for longer than loop_failure_tolerance_seconds turns readiness NOT_SERVING.
+    loop_failure_tolerance_seconds: float = 30.0
+    loop_backoff_max_seconds: float = 5.0
 
 
 @dataclass

@@ -60,6 +60,21 @@ class _Common:
         database_connections_gauge(runtime.registry, self.db)
         instrument_queries(runtime.registry, self.db.engine)
         self.refresh_seconds = settings.queue_length_refresh_seconds
+        self.loops = runtime.loops
+        self.loop_policy = {
+            "tolerance": settings.loop_failure_tolerance_seconds,
+            "backoff_max": settings.loop_backoff_max_seconds,
+        }
+        # Supervised (libs.runtime.supervised_loop): a failed refresh is counted and retried;
+        # the gauge can no longer freeze silently because one exception killed the loop.
+        self.queue_refresh = self.loops.add(
+            "queue_length_refresh",
+            self.refresh_queue_lengths_once,
+            interval=self.refresh_seconds,
+            # a hung query is a failure too (the gauge would freeze as surely)
+            timeout=max(30.0, self.refresh_seconds),
+            **self.loop_policy,
+        )
         log.info("task database", url=describe_url(self.db.url))
 
     async def run_migrations(self) -> str:
@@ -69,13 +84,8 @@ class _Common:
     async def check_database(self) -> None:
         await self.db.run(self.db.ping)
 
-    async def refresh_queue_lengths(self) -> None:
-        while True:
-            try:
-                self.metrics.set_queue_lengths(await self.db.run(self.store.queue_lengths))
-            except Exception as exc:
-                log.warning("queue length refresh failed", error=str(exc).splitlines()[0][:300])
-            await asyncio.sleep(self.refresh_seconds)
+    async def refresh_queue_lengths_once(self) -> None:
+        self.metrics.set_queue_lengths(await self.db.run(self.store.queue_lengths))
 
     async def close(self) -> None:
         await asyncio.to_thread(self.db.close)
@@ -86,12 +96,12 @@ def build_api(settings: TasksApiSettings, runtime: RuntimeContext) -> ServiceSpe
     hub = EventHub()
     # Every event committed in this process (by this API or a worker sharing the process).
     unsubscribe = LOCAL_BUS.subscribe(common.store.bus_key, hub.notify_threadsafe)
-    background: list[Callable[[], Awaitable[None]]] = [common.refresh_queue_lengths]
+    background: list[Callable[[], Awaitable[None]]] = [common.queue_refresh.run]
     if common.db.is_postgresql:
         # LISTEN wakes the watchers; each stream re-reads now and then as a safety net.
         safety_net = settings.watch_poll_seconds or 5.0
         listener = PostgresListener.for_hub(common.db.url, settings.notify_channel, hub)
-        background.append(listener.run)
+        background.append(listener.supervised(common.loops, **common.loop_policy).run)
     else:
         # The poller wakes the watchers; the per-stream re-read is only a safety net.
         poller = SqliteEventPoller(
@@ -101,7 +111,7 @@ def build_api(settings: TasksApiSettings, runtime: RuntimeContext) -> ServiceSpe
             max_interval=settings.watch_poll_max_seconds,
         )
         safety_net = max(5.0, settings.watch_poll_max_seconds)
-        background.append(poller.run)
+        background.append(poller.supervised(common.loops, **common.loop_policy).run)
     servicer = TaskServicer(
         common.db,
         common.store,
@@ -170,13 +180,21 @@ def build_worker(settings: TasksWorkerSettings, runtime: RuntimeContext) -> Serv
         min_interval=settings.poll_interval_seconds,
         max_interval=settings.poll_max_interval_seconds,
         pushed=lambda: listener is not None and listener.connected.is_set(),
+        probe_health=common.loops.track(
+            "queue_probe",
+            readiness=False,  # see QueueWatch: a worker that is not ready does not probe
+            interval=settings.poll_interval_seconds,
+            backoff_initial=settings.poll_max_interval_seconds,
+            **common.loop_policy,
+        ),
     )
     if common.db.is_postgresql:
         # Task created or requeued anywhere → NOTIFY → this worker claims at once.
         listener = PostgresListener(
-            common.db.url, settings.notify_channel, watch.on_payload, watch.wake
+            common.db.url, settings.notify_channel, watch.on_payload, watch.wake,
+            name="queue_listener",
         )
-        background.append(listener.run)
+        background.append(listener.supervised(common.loops, **common.loop_policy).run)
     worker = TaskWorker(
         common.db,
         queue,
@@ -209,7 +227,7 @@ def build_worker(settings: TasksWorkerSettings, runtime: RuntimeContext) -> Serv
     return ServiceSpec(
         startup_steps=[StartupStep("database_migrations", common.run_migrations)],
         readiness_checks=checks,
-        background=[worker.run, worker.reap_forever, common.refresh_queue_lengths, *background],
+        background=[worker.run, worker.reap_forever, common.queue_refresh.run, *background],
         shutdown_hooks=[drain, common.close],
     )
 

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -31,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from libs.observability.logging import get_logger
+from libs.runtime.supervised_loop import BackgroundLoops, SupervisedLoop
 from services.tasks.db import Database
 from services.tasks.records import EventType
 
@@ -182,7 +184,10 @@ class PostgresListener:
         on_connect: Callable[[], None],
         *,
         reconnect_delay_seconds: float = 1.0,
+        name: str = "postgres_listener",
     ) -> None:
+        self.name = name
+        self._loop: SupervisedLoop | None = None
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.channel = channel
         self.on_payload = on_payload
@@ -191,29 +196,41 @@ class PostgresListener:
         self.connected = asyncio.Event()
 
     @classmethod
-    def for_hub(cls, url: URL, channel: str, hub: EventHub) -> PostgresListener:
+    def for_hub(
+        cls, url: URL, channel: str, hub: EventHub, *, name: str = "task_event_listener"
+    ) -> PostgresListener:
         """Wakes the watchers of each notified task; all of them after a reconnection."""
-        return cls(url, channel, lambda p: hub.notify(parse_payload(p)[0]), hub.notify_all)
+        return cls(
+            url, channel, lambda p: hub.notify(parse_payload(p)[0]), hub.notify_all, name=name
+        )
+
+    def supervised(self, loops: BackgroundLoops | None = None, **policy: Any) -> SupervisedLoop:
+        """The listener as a supervised loop `name` (libs.runtime.supervised_loop): every
+        disconnection is a counted failure, reconnection backs off from
+        `reconnect_delay_seconds`, and a listener down beyond its tolerance is NOT_SERVING."""
+        policy.setdefault("backoff_initial", self.reconnect_delay_seconds)
+        self._loop = (loops or BackgroundLoops(None)).add(self.name, self.listen_once, **policy)
+        return self._loop
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self._listen()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning(
-                    "task event listener disconnected; reconnecting",
-                    error=f"{type(exc).__name__}: {exc}",
-                )
+        await (self._loop or self.supervised()).run()
+
+    async def listen_once(self) -> None:
+        """One connection, until it fails (an iteration of the supervised loop)."""
+        try:
+            await self._listen()
+        finally:
             self.connected.clear()
-            await asyncio.sleep(self.reconnect_delay_seconds)
+        # notifies() ended without an error: the server closed the connection on us.
+        raise ConnectionError("the LISTEN connection was closed")
 
     async def _listen(self) -> None:
         conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         async with conn:
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
             self.connected.set()
+            if self._loop is not None:
+                self._loop.succeeded()  # connected: a later disconnection is a new streak
             self.on_connect()
             async for note in conn.notifies():
                 self.on_payload(note.payload)
@@ -239,6 +256,9 @@ class SqliteEventPoller:
         self.max_interval = max(min_interval, max_interval)
         self.batch = batch
         self.looks = 0  # queries made (tests check the poller really idles)
+        self._last: int | None = None  # rowid of the newest event seen; None: not watching
+        self._delay = min_interval
+        self._loop: SupervisedLoop | None = None
 
     def _newest(self) -> int:
         with self.db.read() as conn:
@@ -255,33 +275,42 @@ class SqliteEventPoller:
             ).all()
         return [(int(r[0]), str(r[1])) for r in rows]
 
+    def supervised(self, loops: BackgroundLoops | None = None, **policy: Any) -> SupervisedLoop:
+        """The poller as the supervised loop `task_event_poller`: a failed look (database
+        locked or gone, or any bug) is counted and retried with backoff from `max_interval`,
+        and the watchers keep being woken once it works again."""
+        policy.setdefault(
+            "backoff_initial", min(self.max_interval, policy.get("backoff_max", self.max_interval))
+        )
+        self._loop = (loops or BackgroundLoops(None)).add(
+            "task_event_poller", self.look, interval=self.min_interval, **policy
+        )
+        return self._loop
+
     async def run(self) -> None:
-        last: int | None = None
-        delay = self.min_interval
-        while True:
-            if not self.hub.watched_tasks:
-                last = None
-                await self.hub.until_watched()
-                continue
-            try:
-                if last is None:
-                    # Events committed before this point are in what the watchers read
-                    # after this wake-up; later ones have larger rowids (one writer).
-                    last = await self.db.run(self._newest)
-                    self.looks += 1
-                    self.hub.notify_all()
-                    delay = self.min_interval
-                await asyncio.sleep(delay)
-                rows = await self.db.run(self._since, last)
-                self.looks += 1
-            except Exception as exc:
-                log.warning("task event poll failed", error=str(exc).splitlines()[0][:300])
-                await asyncio.sleep(self.max_interval)
-                continue
-            if rows:
-                last = rows[-1][0]
-                for task_id in {task_id for _, task_id in rows}:
-                    self.hub.notify(task_id)
-                delay = self.min_interval
-            else:
-                delay = min(self.max_interval, delay * 1.5)
+        await (self._loop or self.supervised()).run()
+
+    async def look(self) -> float:
+        """One iteration: returns the delay before the next look."""
+        if not self.hub.watched_tasks:
+            self._last = None
+            await self.hub.until_watched()
+            return 0.0
+        if self._last is None:
+            # Events committed before this point are in what the watchers read after this
+            # wake-up; later ones have larger rowids (one writer).
+            self._last = await self.db.run(self._newest)
+            self.looks += 1
+            self.hub.notify_all()
+            self._delay = self.min_interval
+            return self._delay
+        rows = await self.db.run(self._since, self._last)
+        self.looks += 1
+        if rows:
+            self._last = rows[-1][0]
+            for task_id in {task_id for _, task_id in rows}:
+                self.hub.notify(task_id)
+            self._delay = self.min_interval
+        else:
+            self._delay = min(self.max_interval, self._delay * 1.5)
+        return self._delay

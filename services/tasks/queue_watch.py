@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from libs.observability.logging import get_logger
+from libs.runtime.supervised_loop import LoopHealth
 from services.tasks.notifications import LOCAL_BUS, QUEUE_EVENT_TYPES, parse_payload
 from services.tasks.records import utcnow
 from services.tasks.store import TaskStore
@@ -41,8 +42,17 @@ class QueueWatch:
         min_interval: float = 0.1,
         max_interval: float = 1.0,
         pushed: Callable[[], bool] = lambda: False,
+        probe_health: LoopHealth | None = None,
     ) -> None:
         self.store = store
+        # The probe's failures: logged safely, counted in
+        # bytebot_background_loop_failures_total{loop="queue_probe"}, backed off. Not a
+        # readiness input: a worker that is not ready does not claim, hence does not probe,
+        # and could never see its own recovery.
+        self.probe_health = probe_health or LoopHealth(
+            "queue_probe", interval=min_interval, backoff_initial=max_interval
+        )
+        self._failure_backoff = 0.0
         self.min_interval = min_interval
         self.max_interval = max(min_interval, max_interval)
         # True while a cross-process notification source works (PostgreSQL LISTEN).
@@ -115,6 +125,8 @@ class QueueWatch:
 
     def _timeout(self) -> float:
         timeout = self.max_interval if self.pushed() else self._delay
+        # after a failed probe: no sooner than its backoff (a wake-up still ends the wait)
+        timeout = max(timeout, self._failure_backoff)
         if self._due is not None:
             timeout = min(timeout, max(0.0, self._due - time.monotonic()))
         return timeout
@@ -143,9 +155,12 @@ class QueueWatch:
                 self.store.next_available_at
             )
         except Exception as exc:
-            # The database is down: keep backing off; the readiness check reports it.
-            log.warning("queue probe failed", error=str(exc).splitlines()[0][:200])
+            # The database is down (or a bug): keep backing off; the database readiness
+            # check reports an outage.
+            self._failure_backoff = self.probe_health.failed(exc)
             return False
+        self._failure_backoff = 0.0
+        self.probe_health.succeeded()
         if available_at is None:
             self._due = None
             return False

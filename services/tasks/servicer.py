@@ -21,6 +21,7 @@ from libs.observability.errors import (
 )
 from libs.observability.logging import get_logger
 from libs.observability.tracing import inject_context
+from libs.runtime.supervised_loop import safe_error_text
 from libs.security import list_owner_filter, owner_for_create, require_owner_or_admin
 from services.tasks.convert import (
     event_to_proto,
@@ -75,7 +76,9 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         try:
             return await self.db.run(fn, *args, **kwargs)
         except (OperationalError, PoolTimeoutError) as exc:
-            log.warning("database unavailable", error=str(exc).splitlines()[0][:300])
+            log.warning(
+                "database unavailable", errorType=type(exc).__name__, error=safe_error_text(exc)
+            )
             raise Unavailable("the task database is unavailable; retry later") from None
         except DBAPIError as exc:
             if exc.connection_invalidated:

@@ -36,6 +36,7 @@ from opentelemetry.trace import Status as SpanStatus
 from libs.observability.correlation import correlation_scope
 from libs.observability.logging import get_logger
 from libs.observability.tracing import extract_context, traced
+from libs.runtime.supervised_loop import describe_error
 from services.tasks.convert import step_output_dict
 from services.tasks.db import Database
 from services.tasks.executor import StepExecutor, StepFailedError
@@ -397,5 +398,4 @@ class TaskWorker:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:500]
+    return describe_error(exc, 500)

@@ -12,7 +12,7 @@ SERVICE_NAME = "bytebot.telemetry.v1.TelemetryService"
 
 
 def build(settings: TelemetrySettings, runtime: RuntimeContext) -> ServiceSpec:
-    servicer = TelemetryServicer(settings, runtime.registry)
+    servicer = TelemetryServicer(settings, runtime.registry, runtime.loops)
     return ServiceSpec(
         servicers=[(telemetry_pb2_grpc.add_TelemetryServiceServicer_to_server, servicer)],
         service_names=[SERVICE_NAME],

@@ -260,11 +260,6 @@ class MetricsSource:
             if last is None or sample.at - last >= self.sample_interval_s / 2:
                 self.history.add(name, sample)
 
-    async def sample_forever(self) -> None:
-        while True:
-            self.remember(await self.scrape())
-            await asyncio.sleep(self.sample_interval_s)
-
     async def values(self, window_s: float) -> dict[str, float | None]:
         current = await self.scrape()
         values = compute(

@@ -21,6 +21,7 @@ from libs.observability.errors import (
     ResourceExhausted,
 )
 from libs.observability.logging import get_logger
+from libs.runtime.supervised_loop import BackgroundLoops
 from services.telemetry import slo
 from services.telemetry.config import TelemetrySettings
 from services.telemetry.events import MAX_EVENTS, MAX_REQUEST_BYTES, EventRecorder
@@ -63,7 +64,12 @@ def _bounded_duration(
 
 
 class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
-    def __init__(self, settings: TelemetrySettings, registry: CollectorRegistry) -> None:
+    def __init__(
+        self,
+        settings: TelemetrySettings,
+        registry: CollectorRegistry,
+        loops: BackgroundLoops | None = None,
+    ) -> None:
         self.settings = settings
         # TLS probes when the fleet serves TLS (health itself needs no token)
         self.prober = FleetProber(
@@ -106,6 +112,21 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         self._last_round_at: float | None = None  # monotonic
         self._loop_task: asyncio.Task[None] | None = None
         self._sampler_task: asyncio.Task[None] | None = None
+        # Supervised loops (libs.runtime.supervised_loop): a failing round is logged safely,
+        # counted in bytebot_background_loop_failures_total{loop} and backed off, never the
+        # end of the loop. Not readiness inputs themselves: `check_probe_loop` (round age)
+        # already is one for the probe, and the sampler only thins the SLO history.
+        loops = loops or BackgroundLoops(None)
+        interval = settings.probe_interval_seconds
+        self._probe_loop = loops.add(
+            "fleet_probe", self._probe_tick, readiness=False, interval=interval,
+            backoff_initial=interval, backoff_max=max(interval, 30.0),
+        )
+        self._sampler_loop = loops.add(
+            "slo_sampler", self._sample_tick, readiness=False,
+            interval=settings.slo_sample_interval_seconds,
+            backoff_max=max(settings.slo_sample_interval_seconds, 30.0),
+        )
 
     # --- background: the probe loop (readiness, gauges) and the SLO sampler ------------
 
@@ -132,25 +153,22 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
                 },
             )
 
-    async def _probe_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.probe_interval_seconds)
-            try:
-                await self._probe_round()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a probe bug must not stop the loop; readiness notices
-                log.error("fleet probe round failed", exc_info=True)
+    async def _probe_tick(self) -> float:
+        # start() ran a round just before the loop starts: wait first, then probe
+        await asyncio.sleep(self.settings.probe_interval_seconds)
+        await self._probe_round()
+        return 0.0
+
+    async def _sample_tick(self) -> None:
+        self.metrics.remember(await self.metrics.scrape())
 
     async def start(self) -> str:
         """Start-up step: one probe round (so readiness has something to judge), then the
         loops. The round's outcome does not matter, only that probing works."""
         await self._probe_round()
-        self._loop_task = asyncio.create_task(self._probe_forever(), name="fleet-probe")
+        self._loop_task = asyncio.create_task(self._probe_loop.run(), name="fleet-probe")
         if self.prometheus is None:
-            self._sampler_task = asyncio.create_task(
-                self.metrics.sample_forever(), name="slo-sampler"
-            )
+            self._sampler_task = asyncio.create_task(self._sampler_loop.run(), name="slo-sampler")
         return "probing"
 
     async def check_probe_loop(self) -> None:
