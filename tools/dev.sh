@@ -17,7 +17,7 @@ APT_PACKAGES=(
   xvfb xauth x11-utils xdotool python3-tk fonts-dejavu-core imagemagick openbox
   fonts-liberation2 fonts-cantarell fonts-freefont-ttf fonts-croscore fonts-open-sans fonts-noto-mono
   tesseract-ocr tesseract-ocr-eng libtesseract-dev libleptonica-dev
-  prometheus prometheus-alertmanager
+  prometheus prometheus-alertmanager prometheus-node-exporter
   bazel-bootstrap
   postgresql-client
 )

@@ -2,6 +2,7 @@
 
     bytebot up                          # default ports (docs/runtime-api.md)
     bytebot up --with-prometheus        # plus a Prometheus scraping the stack (port 9090)
+                                        # and a node exporter (port 9100)
     bytebot up --ports-offset 1000      # every port + 1000 (a second stack)
     bytebot up --ports-offset auto      # a free block of ports (tests)
     bytebot up --auth                   # token authentication (tokens under var/auth/)
@@ -65,7 +66,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--only", type=_services, default=list(SERVICE_NAMES),
                         help="comma-separated subset of the services")
     parser.add_argument("--with-prometheus", action="store_true",
-                        help="also run Prometheus (port 9090 + offset) scraping the stack")
+                        help="also run Prometheus (port 9090 + offset) scraping the stack, and "
+                        "prometheus-node-exporter (port 9100 + offset, job node-exporter)")
     parser.add_argument("--startup-timeout", type=float, default=120.0,
                         help="seconds each service may take to become ready")
     parser.add_argument("--logs-to-terminal", action="store_true",

@@ -74,6 +74,7 @@ def free_offset(host: str = "127.0.0.1", attempts: int = 200) -> int:
         offset = rng.randrange(100, 15_000)
         ports = [p for s in local_stack(offset) for p in (s.grpc_port, s.http_port)]
         ports.append(prometheus.DEFAULT_PORT + offset)
+        ports.append(prometheus.NODE_EXPORTER_PORT + offset)
         if all(port_free(host, p) for p in ports):
             return offset
     raise StackError("no free block of ports found for the stack")
@@ -103,6 +104,8 @@ class LocalStack:
         self.children: dict[str, Child] = {}
         self.prometheus_port = prometheus.DEFAULT_PORT + options.offset
         self.prometheus_child: Child | None = None
+        self.node_exporter_port = prometheus.NODE_EXPORTER_PORT + options.offset
+        self.node_exporter_child: Child | None = None
         self.auth: StackAuth | None = None
 
     # --- addresses ------------------------------------------------------------------------
@@ -178,8 +181,11 @@ class LocalStack:
             for port in (s.grpc_port, s.http_port):
                 if not port_free(self.options.host, port):
                     busy.append(f"{s.name} {port}")
-        if self.options.with_prometheus and not port_free(self.options.host, self.prometheus_port):
-            busy.append(f"prometheus {self.prometheus_port}")
+        if self.options.with_prometheus:
+            for name, port in (("prometheus", self.prometheus_port),
+                               ("node-exporter", self.node_exporter_port)):
+                if not port_free(self.options.host, port):
+                    busy.append(f"{name} {port}")
         if busy:
             raise StackError(
                 f"port(s) in use: {', '.join(busy)}; is a stack already running? "
@@ -199,16 +205,37 @@ class LocalStack:
             raise StackError("--with-prometheus: no `prometheus` binary on PATH")
         folder = self.var_dir / "prometheus"
         (folder / "data").mkdir(parents=True, exist_ok=True)
+        node_port = self._start_node_exporter()
         config = folder / "prometheus.yml"
-        config.write_text(prometheus.scrape_config(self.services, host=self.options.host))
+        config.write_text(prometheus.scrape_config(
+            self.services, host=self.options.host, node_exporter_port=node_port))
         listen = f"{self.options.host}:{self.prometheus_port}"
         argv = prometheus.command(binary, config, folder / "data", listen)
         env = dict(self.options.base_env if self.options.base_env is not None else os.environ)
         self.prometheus_child = self.supervisor.start("prometheus", argv, env)
 
+    def _start_node_exporter(self) -> int | None:
+        """Debian's prometheus-node-exporter beside the Prometheus (textfile collector reading
+        var/node-exporter/textfile/*.prom); without the binary the stack runs without it and
+        says so (the node alert and panels then have no data)."""
+        binary = prometheus.find_node_exporter()
+        if binary is None:
+            print("bytebot up: no prometheus-node-exporter on PATH: node metrics are off",
+                  file=sys.stderr)
+            return None
+        textfiles = self.var_dir / "node-exporter" / "textfile"
+        textfiles.mkdir(parents=True, exist_ok=True)
+        listen = f"{self.options.host}:{self.node_exporter_port}"
+        argv = prometheus.node_exporter_command(binary, listen, textfiles)
+        env = dict(self.options.base_env if self.options.base_env is not None else os.environ)
+        self.node_exporter_child = self.supervisor.start("node-exporter", argv, env)
+        return self.node_exporter_port
+
     def _wait(self, name: str, child: Child, path: str, deadline: float) -> None:
         url = (
             f"{self.prometheus_url}/-/ready" if name == "prometheus"
+            else f"http://{self.options.host}:{self.node_exporter_port}/metrics"
+            if name == "node-exporter"
             else f"{self.http_url(name)}{path}"
         )
         while True:
@@ -249,6 +276,8 @@ class LocalStack:
                 self._wait(s.name, self.children[s.name], "/health/ready", deadline)
             if self.prometheus_child is not None:
                 self._wait("prometheus", self.prometheus_child, "", deadline)
+            if self.node_exporter_child is not None:
+                self._wait("node-exporter", self.node_exporter_child, "", deadline)
         except BaseException:
             self.stop()
             raise
@@ -280,6 +309,15 @@ class LocalStack:
                 "grpc": "-",
                 "metrics": f"{self.prometheus_url}/metrics",
                 "health": f"{self.prometheus_url}/-/ready",
+            })
+        if self.node_exporter_child is not None:
+            url = f"http://{self.options.host}:{self.node_exporter_port}"
+            rows.append({
+                "service": "node-exporter",
+                "pid": str(self.node_exporter_child.pid),
+                "grpc": "-",
+                "metrics": f"{url}/metrics",
+                "health": f"{url}/metrics",
             })
         return rows
 

@@ -62,7 +62,8 @@ SERVICE_METRICS = _with_histograms(
 # Written by Prometheus itself for every target.
 PROMETHEUS_SYNTHETIC = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
 
-# node_exporter (job node-exporter) and cAdvisor (job kubernetes-cadvisor): cluster-only.
+# node_exporter (job node-exporter; locally run by `bytebot up --with-prometheus`) and
+# cAdvisor (job kubernetes-cadvisor: cluster-only).
 NODE_EXPORTER_METRICS = frozenset({
     "node_filesystem_size_bytes",
     "node_filesystem_free_bytes",
@@ -80,10 +81,11 @@ CADVISOR_METRICS = frozenset({
     "container_fs_writes_bytes_total",
 })
 
-# Not part of our stack (cluster-side exporters; kube-state-metrics is not used at all): the
+# Not part of our stack (cAdvisor is cluster-side; kube-state-metrics is not used at all): the
 # live monitoring truth test expects every other metric the rules and dashboards name from a
-# local `bytebot up` stack scraped by Prometheus. Keep this list explicit and small.
-NOT_IN_LOCAL_STACK = NODE_EXPORTER_METRICS | CADVISOR_METRICS
+# local `bytebot up --with-prometheus` stack (node_exporter included) scraped by Prometheus.
+# Keep this list explicit and small.
+NOT_IN_LOCAL_STACK = CADVISOR_METRICS
 
 ALLOWED = (
     SERVICE_METRICS

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from libs.stack.layout import LOCAL_STACK
+from libs.stack import prometheus as stack_prometheus
+from libs.stack.layout import LOCAL_STACK, local_stack
 from tests.deploy.tooling import DEPLOY, PROMETHEUS_DIR, RULES_DIR, load_yaml, output, run, tool
 
 ALERTS = {
@@ -226,3 +227,20 @@ def test_kubernetes_sd_relabelling_uses_real_meta_labels():
             for label in rule.get("source_labels", []):
                 if label.startswith("__meta_kubernetes_"):
                     assert meta.match(label), f"{label} is not set by role {sd['role']}"
+
+
+def test_the_stacks_node_exporter_is_scraped_under_the_deploy_job_name(tmp_path):
+    # `bytebot up --with-prometheus` scrapes its node exporter as prometheus.yml scrapes nodes
+    deploy_jobs = {j["job_name"] for j in load_yaml(PROMETHEUS_DIR / "prometheus.yml")[
+        "scrape_configs"]}
+    assert stack_prometheus.NODE_EXPORTER_JOB in deploy_jobs
+    text = stack_prometheus.scrape_config(local_stack(1000), node_exporter_port=10100)
+    config = yaml.safe_load(text)
+    jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in config["scrape_configs"]}
+    assert jobs[stack_prometheus.NODE_EXPORTER_JOB] == ["127.0.0.1:10100"]
+    path = tmp_path / "prometheus.yml"
+    path.write_text(text)
+    result = run([tool("promtool"), "check", "config", str(path)])
+    assert result.returncode == 0, output(result)
+    argv = stack_prometheus.node_exporter_command("node_exporter", "127.0.0.1:10100", tmp_path)
+    assert {"--collector.filesystem", "--collector.textfile", "--collector.cpu"} <= set(argv)
