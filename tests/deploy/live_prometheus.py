@@ -31,11 +31,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def config_text(
-    services: Sequence[StackService], rule_files: Sequence[Path], interval: str = "1s"
+    services: Sequence[StackService], rule_files: Sequence[Path], interval: str = "1s",
+    node_exporter_port: int | None = None,
 ) -> str:
-    """The stack's scrape configuration (job names bytebot-api, bytebot-worker, …) plus the
-    rule files, evaluated every `interval`."""
-    text = stack_prometheus.scrape_config(services, interval=interval)
+    """The stack's scrape configuration (job names bytebot-api, bytebot-worker, …, and
+    node-exporter when its port is given) plus the rule files, evaluated every `interval`."""
+    text = stack_prometheus.scrape_config(services, interval=interval,
+                                          node_exporter_port=node_exporter_port)
     lines = ["rule_files:", *(f'  - "{path}"' for path in rule_files)]
     return text + "\n".join(lines) + "\n"
 
@@ -111,6 +113,12 @@ class LivePrometheus:
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         return list(self.api("query", query=promql)["result"])
+
+    def query_range(self, promql: str, start: float, end: float, step: float
+                    ) -> list[dict[str, Any]]:
+        """A range query, as Grafana's time-series and stat panels send it."""
+        return list(self.api("query_range", query=promql, start=f"{start:.3f}",
+                             end=f"{end:.3f}", step=f"{step:g}")["result"])
 
     def alerts(self) -> list[dict[str, Any]]:
         """Pending and firing alerts: [{labels: {alertname, job, …}, state, activeAt, …}]."""

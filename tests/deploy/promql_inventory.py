@@ -156,12 +156,14 @@ def promtool_parse(expressions: list[Expression], workdir: Path) -> dict[str, st
 
 
 def copy_rules_with_short_for(
-    dest: Path, duration: str = "10s", rules_dir: Path = RULES_DIR, window: str | None = None
+    dest: Path, duration: str = "10s", rules_dir: Path = RULES_DIR, window: str | None = None,
+    replace: dict[str, str] | None = None,
 ) -> list[Path]:
     """The rule files with every alert's `for:` set to `duration`, for the live truth test
     (see an alert fire within seconds instead of minutes), and, with `window`, every alert's
     `[5m]` rate window set to it (see an alert resolve once the fault has left the window,
-    seconds after it ends instead of five minutes). Returns the written files."""
+    seconds after it ends instead of five minutes), and every `replace` key in an alert's
+    expression by its value. Returns the written files."""
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for path in sorted(rules_dir.glob("*.yml")):
@@ -172,6 +174,8 @@ def copy_rules_with_short_for(
                     rule["for"] = duration
                     if window is not None:
                         rule["expr"] = str(rule["expr"]).replace("[5m]", f"[{window}]")
+                    for old, new in (replace or {}).items():
+                        rule["expr"] = str(rule["expr"]).replace(old, new)
         target = dest / path.name
         target.write_text(yaml.safe_dump(content, sort_keys=False))
         written.append(target)

@@ -19,6 +19,11 @@ a load generator (a few hundred gRPC calls). Then:
    - tasks that fail: BytebotHighTaskFailureRate; no more failing tasks: resolved;
    - 110 queued tasks behind 4 busy worker slots: BytebotTaskQueueBacklog; cancel them:
      resolved;
+   - fill a 4 MiB tmpfs the test mounts (root is needed; else the test says why it skips):
+     BytebotHighDiskUsage from the node exporter `bytebot up --with-prometheus` runs (job
+     node-exporter, as deploy/prometheus/prometheus.yml names it); the test copy of the rule
+     watches that tmpfs instead of `/` (the real root cannot be filled); delete the file:
+     resolved;
    - take the computer service's display away: its calls end in server errors (5xx), which
      its metrics count exactly, and BytebotHighErrorRate fires for job bytebot-computer;
      stop calling it: resolved.
@@ -32,24 +37,34 @@ shared PostgreSQL must not be stopped), BytebotHighMemoryUsage (no cAdvisor cont
 outside Kubernetes), BytebotHighResponseTime (no tasks-API RPC can be made to take > 2 s
 without changing the service).
 Alerts are read from Prometheus' /api/v1/alerts and from the webhook.
+4. every target of every panel of the four dashboards, queried as Grafana would (range
+   query over the test's time range, $__rate_interval from the 1 s scrape interval), returns
+   a series with a value, except the panels listed in NO_LOCAL_DATA with their reason (the
+   list is printed).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from bytebot.tasks.v1 import tasks_pb2
 
 from libs.stack.layout import local_stack
+from libs.stack.prometheus import NODE_EXPORTER_JOB, NODE_EXPORTER_PORT
+from tests.deploy import grafana_queries
 from tests.deploy.live_alertmanager import (
     LiveAlertmanager,
     Notification,
@@ -97,6 +112,16 @@ GOOD_TASKS, FAILING_TASKS = 6, 2
 ALERT_TIMEOUT = 45.0  # seconds to wait for an alert (scrape 1 s + evaluation 1 s + for 3 s)
 STOPPED_SERVICE, STOPPED_JOB = "inference", "bytebot-inference"
 BACKLOG_TASKS = 110  # > 100 queued (the worker runs 4 at a time)
+DISK_SIZE = 4 * 1024 * 1024  # the tmpfs BytebotHighDiskUsage watches in the test
+SCRAPE_S = 1.0  # the test Prometheus' scrape interval (Grafana's data source interval)
+# Dashboard panels that cannot have data on one machine outside Kubernetes, and why.
+NO_LOCAL_DATA = {
+    "CPU Usage of Limit": "needs cAdvisor's container_spec_cpu_quota (Kubernetes only)",
+    "Memory Usage of Limit": "needs cAdvisor's container_spec_memory_limit_bytes "
+                             "(Kubernetes only)",
+    "Network I/O": "cAdvisor's container_network_* bytes (Kubernetes only)",
+    "Storage I/O": "cAdvisor's container_fs_* bytes (Kubernetes only)",
+}
 FAULTY_SERVICE, FAULTY_JOB = "computer", "bytebot-computer"
 SCREENSHOT = "/bytebot.computer.v1.ComputerService/Screenshot"
 # gRPC codes whose HTTP equivalent is 5xx (DESIGN §4): what BytebotHighErrorRate counts
@@ -118,7 +143,9 @@ class Monitored:
     desktop: Desktop
     alertmanager: LiveAlertmanager
     webhook: WebhookReceiver
+    disk_dir: Path
     timings: dict[str, float] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)  # unix time, for range queries
 
 
 @pytest.fixture(scope="module")
@@ -146,18 +173,26 @@ def monitored(desktop: Desktop, tmp_path_factory: pytest.TempPathFactory) -> Ite
     work = tmp_path_factory.mktemp("monitoring")
     started = time.monotonic()
     # the queue gauge is refreshed every second instead of 15 s: the backlog shows at once
+    # --with-prometheus: the stack's own Prometheus and node exporter (the test's Prometheus
+    # below scrapes that node exporter too)
     up = UpProcess(work / "var", {"DISPLAY": desktop.display,
                                   "BYTEBOT_QUEUE_LENGTH_REFRESH_SECONDS": "1"},
-                   startup_timeout=120)
+                   startup_timeout=120, args=("--with-prometheus",))
     webhook = WebhookReceiver()
     alertmanager = None
     try:
         stack_up = time.monotonic()
         alertmanager = LiveAlertmanager(work / "alertmanager", webhook_config(webhook.url))
-        rules = copy_rules_with_short_for(work / "rules", ALERT_FOR, window=ALERT_WINDOW)
-        config = config_text(local_stack(up.offset), rules, interval="1s")
+        disk_dir = work / "disk"
+        disk_dir.mkdir()
+        # the disk alert watches the test's tmpfs, not the root filesystem
+        rules = copy_rules_with_short_for(work / "rules", ALERT_FOR, window=ALERT_WINDOW,
+                                          replace={'mountpoint="/"': f'mountpoint="{disk_dir}"'})
+        assert str(disk_dir) in "".join(p.read_text() for p in rules)
+        config = config_text(local_stack(up.offset), rules, interval=f"{SCRAPE_S:g}s",
+                             node_exporter_port=NODE_EXPORTER_PORT + up.offset)
         prometheus = LivePrometheus(work / "prometheus", config + alerting_config(alertmanager))
-        monitored = Monitored(up, prometheus, desktop, alertmanager, webhook, {
+        monitored = Monitored(up, prometheus, desktop, alertmanager, webhook, disk_dir, {
             "stack_start_s": stack_up - started,
             "prometheus_alertmanager_start_s": time.monotonic() - stack_up,
         })
@@ -417,6 +452,55 @@ def test_a_queue_backlog_is_notified_to_the_warning_receiver_and_resolved(
     assert 100 < queued <= BACKLOG_TASKS, alert["annotations"]
 
 
+def _stack_prometheus_up(monitored: Monitored, job: str) -> list[str]:
+    """`up{job=…}` values in the Prometheus `bytebot up --with-prometheus` started."""
+    base = monitored.up.http("prometheus")
+    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": f'up{{job="{job}"}}'})
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return [r["value"][1] for r in json.load(response)["data"]["result"]]
+
+
+@pytest.fixture(scope="module")
+def disk_full(monitored: Monitored, queue_backlog) -> Fault | str:
+    """Mount a small tmpfs, fill it past 85 %: BytebotHighDiskUsage; delete the file:
+    resolved. Returns the reason instead when no tmpfs can be mounted here."""
+    disk = monitored.disk_dir
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE}", "bytebot-disk",
+                            str(disk)], capture_output=True, text=True, check=False)
+    if mount.returncode != 0:
+        return f"cannot mount a tmpfs (needs root and mount(8)): {mount.stderr.strip()}"
+    try:
+        # the node exporter sees the new mount at its next scrape
+        seen, _ = wait_for(lambda: monitored.prometheus.query(
+            f'node_filesystem_size_bytes{{mountpoint="{disk}"}}'), 15)
+        fault_at = time.monotonic()
+        filler = disk / "filler"
+        filler.write_bytes(b"\0" * int(DISK_SIZE * 0.95))
+        fault = _follow(monitored, "BytebotHighDiskUsage", fault_at, filler.unlink)
+        fault.seen["series"] = seen
+        fault.seen["stack_prometheus_up"] = _stack_prometheus_up(monitored, NODE_EXPORTER_JOB)
+        return fault
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True, check=False)
+
+
+def test_a_full_disk_is_notified_to_the_warning_receiver_and_resolved(
+    disk_full, monitored: Monitored, tmp_path
+):
+    if isinstance(disk_full, str):
+        pytest.skip(disk_full)
+    # `bytebot up --with-prometheus` scrapes its node exporter under the deploy job name
+    assert disk_full.seen["stack_prometheus_up"] == ["1"]
+    assert disk_full.seen["series"], "the node exporter never reported the tmpfs"
+    instance = f"127.0.0.1:{NODE_EXPORTER_PORT + monitored.up.offset}"
+    assert_notification(disk_full, "warning", {
+        "job": NODE_EXPORTER_JOB, "instance": instance, "mountpoint": str(monitored.disk_dir),
+        "fstype": "tmpfs"}, tmp_path)
+    (alert, *_) = disk_full.firing[0].alerts("BytebotHighDiskUsage", "firing")
+    match = re.search(r" is ([\d.]+)%\.$", alert["annotations"]["description"])
+    assert match and 85 < float(match.group(1)) <= 100, alert["annotations"]
+
+
 def go_code(name: str) -> str:
     """grpc_code label spelling (go-grpc-prometheus): UNAVAILABLE -> Unavailable."""
     return "Canceled" if name == "CANCELLED" else name.title().replace("_", "")
@@ -430,7 +514,7 @@ def _server_faults_seen(prometheus: LivePrometheus) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def server_errors(monitored: Monitored, loaded: Calls, queue_backlog) -> dict[str, object]:
+def server_errors(monitored: Monitored, loaded: Calls, disk_full) -> dict[str, object]:
     """Take the computer service's display away (stop our Xvfb): its desktop calls now end
     in server errors. Drive Screenshot calls until BytebotHighErrorRate fires (bounded), then
     read back what the service counted."""
@@ -509,3 +593,37 @@ def test_every_selector_in_rules_and_dashboards_matches_live_series(
                 empty.setdefault(selector, []).append(expression.source)
     assert empty == {}, "selectors (label names/values) that match no live series"
 
+
+
+def test_every_dashboard_panel_has_data(
+    monitored: Monitored, loaded: Calls, service_stopped, task_failures, queue_backlog,
+    disk_full, server_errors
+):
+    """After the load and the faults: every target of every panel, as Grafana queries it
+    over the test's time range, returns at least one series with a value."""
+    prometheus = monitored.prometheus
+    end = time.time()
+    values = grafana_queries.variables(end - monitored.started_at, SCRAPE_S)
+    step = grafana_queries.step_seconds(values)
+    empty: dict[str, str] = {}
+    listed: dict[str, str] = {}
+    panels: set[tuple[str, str]] = set()
+    for target in grafana_queries.targets():
+        panels.add((target.dashboard, target.panel))
+        promql = grafana_queries.query(target.expr, values)
+        series = prometheus.query_range(promql, monitored.started_at, end, step)
+        has_data = any(v != "NaN" for s in series for _t, v in s["values"])
+        name = f"{target.dashboard}: {target.panel} ({target.ref_id})"
+        if target.panel in NO_LOCAL_DATA:
+            listed[name] = NO_LOCAL_DATA[target.panel]
+            # keep the list honest: a listed panel that has data must leave the list
+            assert not has_data, f"{name} has data locally: remove it from NO_LOCAL_DATA"
+        elif not has_data:
+            empty[name] = promql
+    print(f"\n{len(panels)} dashboard panels queried ({values}); without data locally:")
+    for name, reason in sorted(listed.items()):
+        print(f"  {name}: {reason}")
+    assert {d for d, _p in panels} == {"application-overview.json", "computer-operations.json",
+                                       "system-performance.json", "task-processing.json"}
+    assert set(NO_LOCAL_DATA) <= {p for _d, p in panels}
+    assert empty == {}, "panels without data after the load and the faults"
