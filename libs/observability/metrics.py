@@ -29,6 +29,7 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.samples import Exemplar
 
+from libs.observability.buckets import RPC_SECONDS
 from libs.observability.callmeta import CallMeta, RpcKind
 from libs.observability.codes import ALL_CODES, GO_NAME, HTTP_STATUS
 
@@ -145,7 +146,7 @@ class RpcMetrics:
     def __init__(
         self,
         registry: CollectorRegistry,
-        buckets: tuple[float, ...] = Histogram.DEFAULT_BUCKETS,
+        buckets: tuple[float, ...] = RPC_SECONDS,
         max_unregistered_methods: int = 64,
     ) -> None:
         self.registry = registry

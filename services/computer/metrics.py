@@ -10,11 +10,12 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from libs.actions.validation import DESKTOP_ACTIONS
+from libs.observability import buckets
 
 STATUSES = ("success", "error", "invalid")
-# From sub-millisecond input actions to Bytebot's 300 s wait.
-BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-           10.0, 30.0, 60.0, 300.0)
+# From sub-millisecond input actions to Bytebot's 300 s wait, with edges at the baseline
+# table's 0.1 s target and 0.5 s alert (libs/observability/buckets.py).
+BUCKETS = buckets.COMPUTER_SECONDS
 
 
 class OperationMetrics:

@@ -21,6 +21,7 @@ from google.protobuf import duration_pb2
 from PIL import Image, ImageDraw, ImageFont
 from prometheus_client import CollectorRegistry, Histogram
 
+from libs.observability import buckets
 from libs.observability.errors import FieldViolation, InvalidArgument, Unavailable
 from libs.observability.logging import get_logger
 from services.inference import imaging, matching
@@ -31,7 +32,7 @@ from services.inference.cpu.backend import CpuBackend, CpuOptions
 
 log = get_logger(__name__)
 
-ANE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5)
+ANE_BUCKETS = buckets.ANE_SECONDS
 _MODES = {
     inference_pb2.MATCH_MODE_UNSPECIFIED: matching.Mode.CASE_INSENSITIVE,
     inference_pb2.MATCH_MODE_EXACT: matching.Mode.EXACT,

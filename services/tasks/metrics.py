@@ -30,15 +30,16 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from libs.observability import buckets
 from libs.observability.metrics import LabelGuard
 from services.tasks.db import Database
 from services.tasks.queue import STALE_WRITE_OPERATIONS
 from services.tasks.records import Priority, Status, TaskRecord
 
-DURATION_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 300)
+DURATION_BUCKETS = buckets.TASK_SECONDS
 # Around the baseline's target (0.05 s) and alert threshold (0.2 s), down to the sub-ms
-# statements SQLite answers most queries in.
-QUERY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5)
+# statements SQLite answers most queries in (libs/observability/buckets.py).
+QUERY_BUCKETS = buckets.QUERY_SECONDS
 QUERY_OPERATIONS = ("select", "insert", "update", "delete", "other")
 _START_KEY = "_bytebot_query_started"
 
