@@ -9,8 +9,12 @@ variable to export over OTLP (`OTEL_EXPORTER_OTLP_PROTOCOL` grpc, the default, o
 http/protobuf). The sampler comes from `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG`
 (SDK default parentbased_always_on); `OTEL_SDK_DISABLED=true` turns tracing off.
 
-Propagation: W3C tracecontext + baggage are injected; extraction also accepts B3 (single
-`b3` header and multi `x-b3-*` headers) for meshes.
+Propagation: W3C tracecontext + baggage are always injected; extraction also accepts B3
+(single `b3` header and multi `x-b3-*` headers) for meshes. Outgoing calls also carry B3 in
+the format the call being served came in with (a mesh that sent `b3` gets `b3` back on the
+next hop, one that sent `x-b3-*` gets those), so a Zipkin-style mesh follows the trace
+through the service; `OTEL_PROPAGATORS` containing `b3` / `b3multi` adds that B3 format to
+every outgoing call (its other entries are ignored: W3C and baggage are always on).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, TypeVar
 from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as otel_context
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
-from opentelemetry.propagators.b3 import B3MultiFormat
+from opentelemetry.propagators.b3 import B3MultiFormat, B3SingleFormat
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -58,6 +62,17 @@ PROPAGATION_KEYS = frozenset(
     {"traceparent", "tracestate", "baggage", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled"}
 )
 
+# The B3 format a served call came in with, kept in its context for the calls it makes.
+_B3_SINGLE = B3SingleFormat()
+_B3_MULTI = B3MultiFormat()
+_INBOUND_B3 = otel_context.create_key("bytebot.inbound_b3_format")
+
+
+def b3_from_env() -> tuple[Any, ...]:
+    """The B3 injectors OTEL_PROPAGATORS asks for on every call (`b3`, `b3multi`)."""
+    names = {n.strip().lower() for n in os.environ.get("OTEL_PROPAGATORS", "").split(",")}
+    return tuple(p for n, p in (("b3", _B3_SINGLE), ("b3multi", _B3_MULTI)) if n in names)
+
 
 class _State:
     def __init__(self) -> None:
@@ -66,6 +81,7 @@ class _State:
         # The RPC interceptors' lean span path (None: no SDK tracer, spans are no-ops).
         self.rpc_spans: RpcSpanFactory | None = None
         self.global_set = False
+        self.b3_always: tuple[Any, ...] = b3_from_env()
 
 
 _state = _State()
@@ -123,6 +139,7 @@ def configure(
     installed as the OpenTelemetry global, so third-party instrumentation shares it.
     """
     shutdown()
+    _state.b3_always = b3_from_env()
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         _state.tracer = trace.NoOpTracer()
         return None
@@ -196,13 +213,16 @@ def extract_context(carrier: Mapping[str, str]) -> otel_context.Context:
 
 def extract_rpc_parent(metadata: Mapping[str, Any]) -> otel_context.Context | None:
     """EXTRACTOR.extract for lower-cased RPC metadata, skipping the propagators whose
-    headers are absent (the common call carries a traceparent only); None = no parent."""
+    headers are absent (the common call carries a traceparent only); None = no parent.
+    A call that came with B3 headers also records their format (single or multi) in the
+    context, so `inject_span` answers the mesh in kind on the next hop."""
     if _B3_KEYS.isdisjoint(metadata):
         ctx = _W3C.extract(metadata) if "traceparent" in metadata else None
         if "baggage" in metadata:
             ctx = _BAGGAGE.extract(metadata, context=ctx)
         return ctx
-    return EXTRACTOR.extract(metadata)
+    fmt = _B3_SINGLE if "b3" in metadata else _B3_MULTI
+    return otel_context.set_value(_INBOUND_B3, fmt, EXTRACTOR.extract(metadata))
 
 
 def inject_span(span: Span, carrier: dict[str, str]) -> None:
@@ -216,6 +236,11 @@ def inject_span(span: Span, carrier: dict[str, str]) -> None:
             carrier["tracestate"] = ctx.trace_state.to_header()
     if baggage.get_all():
         _BAGGAGE.inject(carrier)
+    inbound = otel_context.get_value(_INBOUND_B3)
+    if (inbound is not None or _state.b3_always) and ctx.is_valid:
+        span_ctx = trace.set_span_in_context(span)
+        for b3 in {*_state.b3_always, *((inbound,) if inbound is not None else ())}:
+            b3.inject(carrier, context=span_ctx)
 
 
 def trace_ids() -> tuple[str, str] | None:
