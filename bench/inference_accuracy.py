@@ -300,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also time Tesseract alone in several set-ups (where its time goes)")
     ap.add_argument("--desktop", choices=("tune", "test"), default=None,
                     help="the desktop evaluation set (a split) through gRPC, per category")
+    ap.add_argument("--tk", type=int, default=0,
+                    help="with --desktop: also this many real Tk screenshots under Xvfb")
     ap.add_argument("--show-misses", type=int, default=0,
                     help="with --desktop: print this many missed words")
     args = ap.parse_args(argv)
@@ -307,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.desktop:
         from bench.inference_desktop import run
 
-        return run(args.desktop, frames, args.show_misses)
+        return run(args.desktop, frames, args.show_misses, args.tk)
     variants: list[tuple[str, Callable[[], Any]]] = [
         ("cpu (pipeline, x1.25)", lambda: CpuBackend(CpuOptions())),
     ]

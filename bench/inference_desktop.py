@@ -9,6 +9,8 @@ each frame of a split of ``services/inference/testing/desktop_screens.py`` is se
 - FindText (MATCH_MODE_EXACT, up to 100 matches) once per distinct truth text of the frame:
   a word counts as found when one of the matches has its centre inside that word's box, so a
   name shown twice must be returned twice;
+- with ``--tk N``: N real Tk screenshots under Xvfb (``testing/tk_screens.py``, truth from
+  Tk), scored the same way (tags ``tk``, ``tk_list``, ``tk_table``, ``tk_text``, ``tk_button``);
 - the same frames through a bare single-pass Tesseract (tesserocr, PSM 11, grey frame, no
   preprocessing) in this process, for the latency ratio on a shared, noisy machine; the
   server's CPU seconds per DetectText (from /proc) beside the wall time.
@@ -36,7 +38,8 @@ from services.inference.testing.scoring import inside
 from services.inference.testing.screens import Screen
 
 CONTENT = ("filename", "path_url", "email", "numeric", "camel_caps", "label")
-SETTING = ("icon", "table_cell", "alt_row", "selected", "disabled", "tooltip", "tab",
+SETTING = ("tk", "tk_list", "tk_table", "tk_text", "tk_button",
+           "icon", "table_cell", "alt_row", "selected", "disabled", "tooltip", "tab",
            "small_font", "large_font", "form", "button", "header", "title", "field")
 
 
@@ -97,7 +100,7 @@ def _hits(words: list[Any], regions: list[tuple[str, tuple[int, int, int, int]]]
     return out
 
 
-def run(split: str, frames: int, show_misses: int = 0) -> int:
+def run(split: str, frames: int, show_misses: int = 0, tk_frames: int = 0) -> int:
     import grpc
     from bytebot.common.v1 import common_pb2
     from bytebot.inference.v1 import inference_pb2 as pb
@@ -107,6 +110,10 @@ def run(split: str, frames: int, show_misses: int = 0) -> int:
     from services.tasks.testing.processes import running
 
     screens = generate_split(split, frames)
+    if tk_frames:
+        from services.inference.testing.tk_screens import grab_tk_split
+
+        screens += grab_tk_split(split, tk_frames)
     tess = EngineOnly("tesseract")
     tess.load()
     tally = Tally()
@@ -114,7 +121,8 @@ def run(split: str, frames: int, show_misses: int = 0) -> int:
     cpu: dict[str, list[float]] = defaultdict(list)
     t_lat: dict[str, list[float]] = defaultdict(list)
     t_cpu: dict[str, list[float]] = defaultdict(list)
-    print(f"desktop set, split {split!r}, {frames} frames; {os.cpu_count()} CPUs, load average "
+    print(f"desktop set, split {split!r}, {frames} generated + {tk_frames} Tk frames; "
+          f"{os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f} at start")
     with running("inference", {"backend": "cpu"}) as server, grpc.insecure_channel(
             server.grpc_target, options=[("grpc.max_send_message_length", 64 << 20)]) as ch:

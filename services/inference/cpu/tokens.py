@@ -37,7 +37,7 @@ zip tar gz tgz bz2 xz 7z rar zst deb rpm iso dmg exe msi apk img bin
 """.split())
 _CONFUSABLE = str.maketrans({"!": "l", "1": "l", "i": "l", "I": "l", "|": "l", "0": "o",
                              "O": "o", "5": "s", "$": "s"})
-_SEPARATORS = "._-@/"
+_DANGLING = "._@/"
 _UNIT = re.compile(r"^([+-]?[\d.,]*\d)([A-Za-z%]+)$")
 
 
@@ -73,11 +73,13 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     top, bottom = min(ay, by), max(ay + ah, by + bh)
     lh = bottom - top
     gap = bx - (ax + aw)
-    if lh <= 0 or gap < -2 or gap > 0.6 * lh or abs((ay + ah) - (by + bh)) > 0.35 * lh:
+    # Monospaced fonts give a mark a whole cell: a gap up to a line height can hold one.
+    if lh <= 0 or gap < -2 or gap > 1.0 * lh or abs((ay + ah) - (by + bh)) > 0.35 * lh:
         return None
-    pad = max(1, lh // 3)  # an underscore hangs below the word boxes
+    pad = max(2, lh // 2)  # an underscore hangs below the word boxes
     y0, x0 = max(0, top - 1), max(0, ax + aw - lh // 4)
     window = ink[y0:bottom + pad, x0:bx + lh // 2].astype(np.uint8)
+    marks: list[tuple[str, int]] = []  # (kind, left)
     if window.size:
         n, _labels, stats, _c = cv2.connectedComponentsWithStats(window, connectivity=8)
         wh, ww = window.shape
@@ -88,17 +90,46 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
             rel_top = cy + y0 - top
             left, right = x0 + cx, x0 + cx + cw
             flat = ch <= 0.15 * lh + 1
-            if flat and cw >= 0.3 * lh and rel_top >= 0.75 * lh and left >= ax + aw - 3:
-                return "_"
             in_gap = left >= ax + aw - 1 and right <= bx + 1
-            if in_gap and flat and cw >= 0.2 * lh and 0.3 * lh <= rel_top <= 0.7 * lh:
-                return "-"
             square = cw <= 2 * ch + 1 and ch <= 2 * cw + 1
-            if in_gap and square and cw <= 0.25 * lh and rel_top >= 0.6 * lh \
+            if flat and cw >= 0.3 * lh and rel_top >= 0.75 * lh and left >= ax + aw - 3:
+                marks.append(("_", left))
+                continue
+            if not in_gap:
+                continue
+            if ch > 0.35 * lh:
+                return None  # a glyph in the gap: Tesseract had a reason to split
+            # A hyphen in a name touches its neighbours, a spaced dash (" - ") does not; a
+            # dot or colon may sit in a monospaced cell.
+            side = max(left - (ax + aw), bx - right)
+            if flat and side <= 0.3 * lh and cw >= max(0.25 * lh, 1.5 * ch) \
+                    and 0.3 * lh <= rel_top <= 0.7 * lh:
+                marks.append(("-", left))
+            elif square and side <= 0.5 * lh and cw <= 0.3 * lh + 1 \
                     and rel_top + ch <= 1.05 * lh:
-                return "."
-    dangling = a.text[-1] in _SEPARATORS or b.text[0] in _SEPARATORS
-    return "" if dangling and gap <= 0.35 * lh else None
+                if rel_top >= 0.6 * lh:
+                    marks.append((".", left))
+                elif 0.2 * lh <= rel_top < 0.6 * lh:
+                    marks.append(("dot-high", left))
+                else:
+                    return None
+            else:
+                return None  # some other mark: leave the split alone
+    kinds = sorted(k for k, _ in marks)
+    if kinds == [".", "dot-high"]:
+        return ":"  # two dots one above the other
+    if len(kinds) == 1 and kinds[0] != "dot-high":
+        return kinds[0]
+    if marks:
+        return None
+    if gap > 0.6 * lh:
+        return None
+    # (Not "-": a spaced dash " - " is read as a word of its own and must stay apart.)
+    dangling = (a.text[-1] in _DANGLING or b.text[0] in _DANGLING) \
+        and any(ch.isalnum() for ch in a.text) and any(ch.isalnum() for ch in b.text)
+    # A blank gap next to a separator already read ("Thesis." "py", "CHANGELOG" ".md"):
+    # narrower than a space, or a monospaced cell.
+    return "" if dangling and gap <= 0.6 * lh else None
 
 
 def _continues(mark: str, prev: str, nxt: str) -> bool:

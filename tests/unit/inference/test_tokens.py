@@ -1,0 +1,75 @@
+"""Token repairs of the CPU backend, on rendered text (the pixels decide, not the strings)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from services.inference.cpu.engines import OcrWord
+from services.inference.cpu.tokens import repair
+
+FONT = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 15)
+
+
+def page_and_words(text: str, read: list[str]) -> tuple[np.ndarray, list[OcrWord]]:
+    """``text`` drawn black on white; OCR words ``read`` with boxes of the substrings they
+    stand for (found left to right in ``text``, as an OCR engine would box them)."""
+    img = Image.new("L", (600, 40), 255)
+    draw = ImageDraw.Draw(img)
+    draw.text((10, 10), text, font=FONT, fill=0)
+    words, pos = [], 0
+    for token in read:
+        core = token.rstrip("!")  # a misread mark stands for the glyph drawn there
+        start = text.index(core[:3], pos)
+        end = start + len(core)
+        x0 = 10 + FONT.getlength(text[:start])
+        x_left, t, r, b = draw.textbbox((x0, 10), text[start:end], font=FONT)
+        words.append(OcrWord(token, (int(x_left), int(t), int(r - x_left), int(b - t)), 0.9, 0))
+        pos = end
+    return np.asarray(img), words
+
+
+def texts(words: list[OcrWord]) -> list[str]:
+    return [w.text for w in words]
+
+
+def test_a_dropped_dot_or_underscore_rejoins_the_token() -> None:
+    page, words = page_and_words("payroll.iso", ["payroll", "iso"])
+    assert texts(repair(words, page)) == ["payroll.iso"]
+    page, words = page_and_words("Slides_final.xlsx", ["Slides", "final.xlsx"])
+    assert texts(repair(words, page)) == ["Slides_final.xlsx"]
+
+
+def test_prose_words_stay_apart() -> None:
+    page, words = page_and_words("Save the report now", ["Save", "the", "report", "now"])
+    assert texts(repair(words, page)) == ["Save", "the", "report", "now"]
+    page, words = page_and_words("Saved. Next one", ["Saved.", "Next", "one"])
+    assert texts(repair(words, page)) == ["Saved.", "Next", "one"]
+
+
+def test_a_size_glued_to_its_unit_is_split_at_the_space_with_boxes() -> None:
+    page, words = page_and_words("505.4 GB", ["505.4GB"])
+    (whole,) = words
+    got = repair(words, page)
+    assert texts(got) == ["505.4", "GB"]
+    assert got[0].box[0] == whole.box[0] and got[1].box[0] > got[0].box[0] + got[0].box[2]
+    page, words = page_and_words("91KB", ["91KB"])  # no space drawn: left alone
+    assert texts(repair(words, page)) == ["91KB"]
+
+
+def test_confused_extensions_are_mapped_back_and_other_words_are_not() -> None:
+    page, words = page_and_words("index.html config.toml Client.xlsx Hello!",
+                                 ["index.htm!", "config.tom!", "Client.xisx", "Hello!"])
+    assert texts(repair(words, page)) == ["index.html", "config.toml", "Client.xlsx", "Hello!"]
+
+
+def test_monospaced_times_and_names_rejoin_at_the_colon_and_dot() -> None:
+    global FONT
+    saved = FONT
+    FONT = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 14)
+    try:
+        page, words = page_and_words("13:59 slides.final.rs", ["13", "59", "slides",
+                                                               "final.rs"])
+        assert texts(repair(words, page)) == ["13:59", "slides.final.rs"]
+    finally:
+        FONT = saved
