@@ -11,6 +11,12 @@ convention, so the default applies to every method. A service with a method that
 to repeat passes its own `service_config` (e.g. `retry_service_config(["pkg.Svc/Get"])`)
 naming only the idempotent methods. Retries never extend the caller's deadline.
 
+One retry layer per call (issue 17): code that retries a call itself — the task worker's
+step executor, with its per-process retry budget and the step's deadline — creates its
+channel with `retries=False` (no retry policy, `grpc.enable_retries=0`, so not even
+transparent retries), because stacked layers multiply: 4 channel attempts x 3 executor
+attempts was 12 RPCs per step, in lock-step across a fleet after an outage.
+
 Default deadline: a unary call without a timeout gets `default_timeout` seconds (30 s), so
 a hung dependency cannot hang its caller forever; streams (WatchTask…) are long-lived by
 design and get none.
@@ -57,14 +63,18 @@ def retry_service_config(
 def channel_options(
     *,
     service_config: dict[str, Any] | None = None,
+    retries: bool = True,
     keepalive_time_ms: int = 30_000,
     keepalive_timeout_ms: int = 10_000,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     options: Sequence[tuple[str, Any]] = (),
 ) -> list[tuple[str, Any]]:
-    config = retry_service_config() if service_config is None else service_config
+    if service_config is not None:
+        config = service_config
+    else:
+        config = retry_service_config() if retries else {}
     base: dict[str, Any] = {
-        "grpc.enable_retries": 1,
+        "grpc.enable_retries": 1 if retries else 0,
         "grpc.service_config": json.dumps(config),
         # Keepalive pings find dead connections (a restarted pod) before a call does; the
         # server allows pings every 10 s (server.py), we send every 30 s.
@@ -137,6 +147,7 @@ def create_channel(
     *,
     observability: Any = None,
     service_config: dict[str, Any] | None = None,
+    retries: bool = True,
     default_timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
     keepalive_time_ms: int = 30_000,
     keepalive_timeout_ms: int = 10_000,
@@ -159,6 +170,7 @@ def create_channel(
     chain.extend(interceptors)
     opts = channel_options(
         service_config=service_config,
+        retries=retries,
         keepalive_time_ms=keepalive_time_ms,
         keepalive_timeout_ms=keepalive_timeout_ms,
         max_message_bytes=max_message_bytes,
@@ -174,6 +186,7 @@ def create_sync_channel(
     *,
     observability: Any = None,
     service_config: dict[str, Any] | None = None,
+    retries: bool = True,
     default_timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
     keepalive_time_ms: int = 30_000,
     keepalive_timeout_ms: int = 10_000,
@@ -185,6 +198,7 @@ def create_sync_channel(
     """The blocking twin of `create_channel` (CLI commands, thread-based code)."""
     opts = channel_options(
         service_config=service_config,
+        retries=retries,
         keepalive_time_ms=keepalive_time_ms,
         keepalive_timeout_ms=keepalive_timeout_ms,
         max_message_bytes=max_message_bytes,

@@ -75,12 +75,19 @@ class TasksWorkerSettings(TasksSettings):
     # Base of the exponential delay before a task whose lease expired is claimable again.
     retry_backoff_seconds: float = 1.0
     retry_backoff_max_seconds: float = 60.0
-    # Deadline of each computer/inference call (plus the time a wait/delay asks for).
+    # The total time of one step, all its attempts and backoffs included (plus the time a
+    # wait/delay asks for); every call gets what remains of it as its deadline.
     step_timeout_seconds: float = 60.0
     # A step failing with UNAVAILABLE / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED is re-run
-    # up to this many times in all, with exponential backoff from step_retry_backoff_seconds.
+    # up to this many times in all, with exponential backoff (full jitter) from
+    # step_retry_backoff_seconds, while the step's time lasts and the process's retry
+    # budget allows: retries <= step_retry_budget_ratio of the steps, plus
+    # step_retry_budget_min_per_second (the only retry layer: the worker's channels to
+    # computer and inference do not retry).
     step_max_attempts: int = 3
     step_retry_backoff_seconds: float = 0.5
+    step_retry_budget_ratio: float = 0.1
+    step_retry_budget_min_per_second: float = 1.0
     task_timeout_seconds: float = 3600.0
     # On shutdown, running tasks get this long to finish before they are released.
     drain_seconds: float = 30.0

@@ -17,6 +17,7 @@ from bytebot.tasks.v1 import tasks_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from libs.observability.logging import get_logger
+from libs.runtime.retry import RetryBudget
 from libs.runtime.server import RuntimeContext, ServiceEntry, ServiceSpec, StartupStep
 from services.tasks import migrate
 from services.tasks.config import TasksApiSettings, TasksSettings, TasksWorkerSettings
@@ -155,8 +156,10 @@ def build_worker(settings: TasksWorkerSettings, runtime: RuntimeContext) -> Serv
     if settings.worker_concurrency < 1:
         raise ValueError("BYTEBOT_WORKER_CONCURRENCY must be at least 1")
     common = _Common(settings, runtime)
-    computer_channel = runtime.channel(settings.computer_address)
-    inference_channel = runtime.channel(settings.inference_address)
+    # retries=False: the executor is the one place that retries a step's calls (with a
+    # retry budget and the step's deadline); channel retries would multiply with it.
+    computer_channel = runtime.channel(settings.computer_address, retries=False)
+    inference_channel = runtime.channel(settings.inference_address, retries=False)
     executor = StepExecutor(
         computer_pb2_grpc.ComputerServiceStub(computer_channel),
         inference_pb2_grpc.InferenceServiceStub(inference_channel),
@@ -165,6 +168,11 @@ def build_worker(settings: TasksWorkerSettings, runtime: RuntimeContext) -> Serv
             max_attempts=settings.step_max_attempts,
             initial_backoff_seconds=settings.step_retry_backoff_seconds,
         ),
+        budget=RetryBudget(
+            settings.step_retry_budget_ratio,
+            min_per_second=settings.step_retry_budget_min_per_second,
+        ),
+        registry=runtime.registry,
     )
     queue = TaskQueue(
         common.store,
