@@ -1,7 +1,8 @@
 """Which calls are observed: composable predicates over CallMeta.
 
-The default keeps the health service and reflection out of all three signals (DESIGN §4):
-probes every few seconds would drown the RPC dashboards, traces and logs.
+The default keeps the health service, reflection and channelz out of all three signals
+(DESIGN §4): probes and debug polls every few seconds would drown the RPC dashboards, traces
+and logs.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ def all_of(*predicates: Filter) -> Filter:
 
 health_check: Filter = service_is("grpc.health.v1.Health")
 reflection: Filter = service_prefix("grpc.reflection.")
+channelz: Filter = service_is("grpc.channelz.v1.Channelz")
 
-DEFAULT_FILTER: Filter = negate(any_of(health_check, reflection))
+DEFAULT_FILTER: Filter = negate(any_of(health_check, reflection, channelz))
 
 
 def observe_all(meta: CallMeta) -> bool:

@@ -32,6 +32,7 @@ from typing import Any, Generic, TypeVar
 from grpc import aio
 
 from libs.runtime import reflection
+from libs.runtime.channelz import add_channelz
 from libs.runtime.client import create_channel
 from libs.runtime.config import ServiceSettings, load_settings
 from libs.runtime.health import HealthManager, add_to_server
@@ -294,7 +295,10 @@ class RunningService:
         if spec.generic_handlers:
             server.add_generic_rpc_handlers(tuple(spec.generic_handlers))
         add_to_server(self.health, server)
-        reflection.enable_server_reflection([*spec.service_names, "grpc.health.v1.Health"], server)
+        admin = add_channelz(server)  # admin-only under authentication (libs/security/authz)
+        reflection.enable_server_reflection(
+            [*spec.service_names, "grpc.health.v1.Health", admin], server
+        )
         if spec.service_names:
             self.observability.precreate(spec.service_names)
         address = f"{_bracketed(settings.grpc_host)}:{settings.grpc_port}"

@@ -2,7 +2,9 @@
 
 Roles: `user` (owns tasks), `admin` (sees and manages every task), `worker` (the service
 identity of tasks-worker). In production mode only `worker` may call ComputerService and
-InferenceService: a user drives the desktop through tasks, never directly.
+InferenceService: a user drives the desktop through tasks, never directly. Channelz (every
+server's debug service: sockets, peer addresses, call counts of the whole process) is for
+`admin` only whenever authentication is on, in production mode and out of it.
 
 When authentication is off (`current_identity()` is None) these helpers allow everything:
 that is the loopback development mode, announced at start-up.
@@ -23,10 +25,13 @@ ROLES = frozenset({USER, ADMIN, WORKER})
 
 COMPUTER_SERVICE = "bytebot.computer.v1.ComputerService"
 INFERENCE_SERVICE = "bytebot.inference.v1.InferenceService"
+CHANNELZ_SERVICE = "grpc.channelz.v1.Channelz"
 PRODUCTION_SERVICE_ROLES: dict[str, frozenset[str]] = {
     COMPUTER_SERVICE: frozenset({WORKER}),
     INFERENCE_SERVICE: frozenset({WORKER}),
 }
+# Applied whenever authentication is on (an operator's debug service, not an API).
+ADMIN_SERVICE_ROLES: dict[str, frozenset[str]] = {CHANNELZ_SERVICE: frozenset({ADMIN})}
 
 
 class ServicePolicy:
@@ -35,7 +40,9 @@ class ServicePolicy:
     def __init__(
         self, production_mode: bool, extra: Mapping[str, Iterable[str]] | None = None
     ) -> None:
-        rules: dict[str, frozenset[str]] = dict(PRODUCTION_SERVICE_ROLES) if production_mode else {}
+        rules: dict[str, frozenset[str]] = dict(ADMIN_SERVICE_ROLES)
+        if production_mode:
+            rules.update(PRODUCTION_SERVICE_ROLES)
         for service, roles in (extra or {}).items():
             rules[service] = frozenset(roles)
         self.rules = rules
@@ -100,6 +107,8 @@ def list_owner_filter(requested_created_by: str = "") -> str:
 
 __all__ = [
     "ADMIN",
+    "ADMIN_SERVICE_ROLES",
+    "CHANNELZ_SERVICE",
     "COMPUTER_SERVICE",
     "INFERENCE_SERVICE",
     "ROLES",

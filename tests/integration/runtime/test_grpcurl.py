@@ -27,6 +27,7 @@ def test_list(conformance_server):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         SERVICE,
+        "grpc.channelz.v1.Channelz",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",

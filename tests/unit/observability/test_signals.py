@@ -162,6 +162,8 @@ def test_health_and_reflection_are_not_observed() -> None:
     assert not DEFAULT_FILTER(call_meta(
         "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
         RpcKind.BIDI_STREAM, False))
+    assert not DEFAULT_FILTER(call_meta(
+        "/grpc.channelz.v1.Channelz/GetServers", RpcKind.UNARY, False))
     assert DEFAULT_FILTER(call_meta(f"/{conf.SERVICE}/Unary", RpcKind.UNARY, False))
 
 

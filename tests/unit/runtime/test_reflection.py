@@ -72,6 +72,7 @@ def test_reflection_answers_grpcurl_lookups(version):
             listed = {s.name for s in responses[0].list_services_response.service}
             assert listed == {
                 SERVICE,
+                "grpc.channelz.v1.Channelz",
                 "grpc.health.v1.Health",
                 "grpc.reflection.v1.ServerReflection",
                 "grpc.reflection.v1alpha.ServerReflection",

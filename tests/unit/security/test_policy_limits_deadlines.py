@@ -15,7 +15,12 @@ from libs.security import (
     owner_for_create,
     require_owner_or_admin,
 )
-from libs.security.authz import COMPUTER_SERVICE, INFERENCE_SERVICE, ServicePolicy
+from libs.security.authz import (
+    CHANNELZ_SERVICE,
+    COMPUTER_SERVICE,
+    INFERENCE_SERVICE,
+    ServicePolicy,
+)
 from libs.security.deadlines import clamp_timeout, deadline_scope, remaining
 from libs.security.identity import identity_scope
 from libs.security.ratelimit import RateLimiter
@@ -65,6 +70,12 @@ def test_service_policy_production_mode_and_extra_rules():
     prod.check("bytebot.tasks.v1.TaskService", ALICE)
     dev = ServicePolicy(False)
     dev.check(COMPUTER_SERVICE, ALICE)
+    # channelz is an operator's debug service: admin only, production mode or not
+    for policy in (prod, dev):
+        policy.check(CHANNELZ_SERVICE, ROOT)
+        for who in (ALICE, WORKER):
+            with pytest.raises(PermissionDenied, match="role admin"):
+                policy.check(CHANNELZ_SERVICE, who)
     custom = ServicePolicy(False, {"bytebot.telemetry.v1.TelemetryService": ["admin"]})
     custom.check("bytebot.telemetry.v1.TelemetryService", ROOT)
     with pytest.raises(PermissionDenied):
