@@ -170,7 +170,6 @@ class LoopHealth:
                 self._on_health_change()
 
 
-
 class SupervisedLoop(LoopHealth):
     """`body` run forever under a `LoopHealth` (see the module docstring)."""
 
@@ -199,8 +198,8 @@ class SupervisedLoop(LoopHealth):
                 raise
             except Exception as exc:  # everything: this loop must outlive any bug or outage
                 delay = self.failed(exc)
-                # Past the tolerance, wake at least every `tolerance` so a recovery is seen
-                # soon; before it, the readiness flip is noticed at the next failure.
+                # If the tolerance runs out during this backoff, readiness flips then, not
+                # at the next failure (up to `backoff_max` later).
                 await self._sleep_noting_tolerance(delay)
                 continue
             self.iterations += 1
