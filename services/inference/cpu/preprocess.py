@@ -83,11 +83,41 @@ def find_blobs(gray: np.ndarray, maps: tuple[np.ndarray, np.ndarray] | None = No
         # Text: a few pixels to a few dozen tall. (Bold digits merge into solid blocks, so fill
         # ratio says nothing; flat fills never reach here anyway; the dilation makes every
         # component at least 7x3, so no speck is left to drop.)
-        if h < 5 or h > 80 or w < 3:
+        if w < 3:
+            continue
+        if h > 80:
+            # Lines packed without spacing (a list box, a terminal) merge into one tall
+            # component: cut it at the blank rows of the ink between them.
+            blobs.extend(_split_rows(gray, x, y, w, h))
+            continue
+        if h < 5:
             continue
         blobs.append(Blob(x, y, w, h))
     blobs.sort(key=lambda b: (b.y, b.x))  # reading order, whatever order tracing found
     return blobs, ink
+
+
+def _split_rows(gray: np.ndarray, x: int, y: int, w: int, h: int) -> list[Blob]:
+    """Text-line blobs inside a tall component: lines packed without spacing (a list box, a
+    terminal) merge into one, as the bright gaps between dense glyphs count as ink too. Cut
+    at the rows of the grey image that hold (almost) only the background."""
+    crop = gray[y:y + h, x:x + w].astype(np.int16)
+    bg = int(np.median(crop))
+    fg = np.abs(crop - bg) > 60
+    counts = fg.sum(axis=1)
+    blank = counts <= max(1, int(0.06 * counts.max()))
+    out: list[Blob] = []
+    start = None
+    for i in range(h + 1):
+        if i < h and not blank[i]:
+            start = i if start is None else start
+            continue
+        if start is not None and 5 <= i - start <= 80:
+            cols = np.flatnonzero(fg[start:i].any(axis=0))
+            out.append(Blob(x + int(cols[0]), y + start, int(cols[-1] - cols[0] + 1),
+                            i - start))
+        start = None
+    return out
 
 
 def _outer_contours(mask: np.ndarray) -> list[np.ndarray]:
