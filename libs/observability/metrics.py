@@ -29,6 +29,7 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.samples import Exemplar
 
+from libs import _compat
 from libs.observability.buckets import RPC_SECONDS
 from libs.observability.callmeta import CallMeta, RpcKind
 from libs.observability.codes import ALL_CODES, GO_NAME, HTTP_STATUS
@@ -193,13 +194,9 @@ class RpcMetrics:
 
 
 def fast_inc(child: Any, amount: float = 1) -> Callable[[], None]:
-    """`child.inc()` without the per-call checks of the public method (label values are
-    complete and the amount is a positive constant, both known when the child is made):
-    the value's own locked increment, bound once."""
-    value_inc = getattr(getattr(child, "_value", None), "inc", None)
-    if value_inc is None:  # a prometheus_client without the value object: public API
-        return functools.partial(child.inc, amount)
-    return functools.partial(value_inc, amount)
+    """`child.inc(amount)`, bound once. The public method: the private `child._value.inc`
+    saved only ~0.3 µs per increment (bench/compat_fast_paths.py), ~1.5 µs per call."""
+    return functools.partial(child.inc, amount)
 
 
 class FastHistogram:
@@ -210,13 +207,10 @@ class FastHistogram:
 
     def __init__(self, child: Any) -> None:
         self.child = child
-        bounds = getattr(child, "_upper_bounds", None)
-        buckets = getattr(child, "_buckets", None)
-        total = getattr(child, "_sum", None)
-        usable = bounds is not None and buckets is not None and len(bounds) == len(buckets)
-        self.bounds = list(bounds) if usable else None
-        self.buckets = buckets
-        self.sum_inc = total.inc if usable and total is not None else None
+        parts = _compat.histogram_internals(child)  # private: see libs/_compat.py
+        self.bounds = parts[0] if parts else None
+        self.buckets = parts[1] if parts else None
+        self.sum_inc = parts[2].inc if parts else None
 
     def observe(self, amount: float, trace_id: str | None = None) -> None:
         if self.sum_inc is None or self.bounds is None:  # unknown client version: public API

@@ -19,6 +19,7 @@ liveness probe would then kill a pod that is only draining.
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import threading
 import time
@@ -28,8 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2
-from grpc_health.v1.health import aio as _stock_aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -86,21 +86,40 @@ class HealthSnapshot:
     heartbeat_age_s: float
 
 
-class _Servicer(_stock_aio.HealthServicer):
-    """The stock asyncio servicer's state and `_set` (which notifies watchers), plus:
+class _Servicer(health_pb2_grpc.HealthServicer):
+    """The gRPC health service, on the generated (public) base class. It keeps its own state
+    the way the stock asyncio servicer does (grpc_health.v1.health.aio: a status per name,
+    one Condition per watched name), rather than reaching into the stock servicer's private
+    `_server_status`/`_server_watchers`, and adds:
     - Check refreshes stale readiness on demand and says which names exist on NOT_FOUND;
     - Watch streams end once the server stops (`close_watches`), so an open Watch cannot
       hold `server.stop(grace)` for the whole grace period."""
 
     def __init__(self, manager: HealthManager) -> None:
-        super().__init__()
         self._manager = manager
         self._closing = False
+        self.statuses: dict[str, int] = {"": SERVING}
+        self._watchers: collections.defaultdict[str, asyncio.Condition] = (
+            collections.defaultdict(asyncio.Condition)
+        )
+        self._watcher_count_by_service: collections.defaultdict[str, int] = (
+            collections.defaultdict(int)
+        )
+
+    async def set_status(self, service: str, status: int) -> None:
+        """Set a name's status and wake its watchers."""
+        condition = self._watchers.get(service)
+        if condition is None:
+            self.statuses[service] = status
+            return
+        async with condition:
+            self.statuses[service] = status
+            condition.notify_all()
 
     async def Check(self, request: health_pb2.HealthCheckRequest, context: Any) -> Any:
         if self._manager.is_readiness_name(request.service):
             await self._manager.refresh_if_stale()
-        status = self._server_status.get(request.service)
+        status = self.statuses.get(request.service)
         if status is None:
             known = ", ".join(repr(n) for n in self._manager.all_names())
             await context.abort(
@@ -111,14 +130,14 @@ class _Servicer(_stock_aio.HealthServicer):
 
     async def Watch(self, request: health_pb2.HealthCheckRequest, context: Any) -> None:
         service = request.service
-        condition = self._server_watchers[service]
+        condition = self._watchers[service]
         self._watcher_count_by_service[service] += 1
         last = None
         try:
             async with condition:
                 while True:
                     # an unknown name is SERVICE_UNKNOWN, not an error: it may appear later
-                    status = self._server_status.get(service, SERVICE_UNKNOWN)
+                    status = self.statuses.get(service, SERVICE_UNKNOWN)
                     if status != last:
                         await context.write(health_pb2.HealthCheckResponse(status=status))
                         last = status
@@ -128,12 +147,12 @@ class _Servicer(_stock_aio.HealthServicer):
         finally:
             self._watcher_count_by_service[service] -= 1
             if self._watcher_count_by_service[service] == 0:
-                del self._server_watchers[service]
+                del self._watchers[service]
                 del self._watcher_count_by_service[service]
 
     async def close_watches(self) -> None:
         self._closing = True
-        for condition in list(self._server_watchers.values()):
+        for condition in list(self._watchers.values()):
             async with condition:
                 condition.notify_all()
 
@@ -171,7 +190,7 @@ class HealthManager:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.servicer = _Servicer(self)
         # Before anything runs nothing is ready; liveness is SERVING from the start.
-        self.servicer._server_status.update(
+        self.servicer.statuses.update(
             {LIVENESS: SERVING, STARTUP: NOT_SERVING, READINESS: NOT_SERVING, OVERALL: NOT_SERVING}
         )
         for name in service_names:
@@ -184,7 +203,7 @@ class HealthManager:
             raise ValueError(f"{name!r} is a reserved health name")
         if name not in self._service_names:
             self._service_names.append(name)
-            self.servicer._server_status[name] = self.servicer._server_status[READINESS]
+            self.servicer.statuses[name] = self.servicer.statuses[READINESS]
 
     def add_step(self, name: str) -> None:
         """Declare a start-up step (shown as "pending" until it runs)."""
@@ -337,14 +356,14 @@ class HealthManager:
 
     def status_of(self, name: str) -> int | None:
         """The status the gRPC service reports for `name` (None: unknown name)."""
-        return self.servicer._server_status.get(name)
+        return self.servicer.statuses.get(name)
 
     async def _publish(self) -> None:
         snap = self.snapshot()
         ready = SERVING if snap.ready else NOT_SERVING
-        await self.servicer._set(STARTUP, SERVING if snap.started else NOT_SERVING)
+        await self.servicer.set_status(STARTUP, SERVING if snap.started else NOT_SERVING)
         for name in (READINESS, OVERALL, *self._service_names):
-            await self.servicer._set(name, ready)
+            await self.servicer.set_status(name, ready)
 
     # --- JSON bodies of the source document ("Health Checks") -------------------------------
 

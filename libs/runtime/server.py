@@ -31,6 +31,7 @@ from typing import Any, Generic, TypeVar
 
 from grpc import aio
 
+from libs import _compat
 from libs.runtime import reflection
 from libs.runtime.channelz import add_channelz
 from libs.runtime.client import create_channel
@@ -402,7 +403,6 @@ class RunningService:
 # then logs "Exception not handled by _handle_exceptions" for a call that went fine (seen once
 # under CI load after a drained server stream). Such tasks get this long to end first.
 RPC_SETTLE_SECONDS = 2.0
-_GRPC_RPC_COROUTINES = frozenset({"_handle_exceptions", "_schedule_rpc_coro", "_handle_rpc"})
 
 
 async def _settle_rpc_tasks(timeout: float) -> None:
@@ -410,7 +410,7 @@ async def _settle_rpc_tasks(timeout: float) -> None:
     left = [
         task for task in asyncio.all_tasks()
         if task is not current
-        and getattr(task.get_coro(), "__name__", "") in _GRPC_RPC_COROUTINES
+        and _compat.is_grpc_rpc_task(task)  # found by grpc's coroutine name: libs/_compat.py
     ]
     if left:
         await asyncio.wait(left, timeout=timeout)

@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 from grpc import aio
 
+from libs import _compat
 from libs.observability.callmeta import RpcKind
 from libs.observability.interceptors._common import details_str, outgoing_metadata
 from libs.observability.pipeline import Pipeline
@@ -50,16 +51,9 @@ class _Base:
         return call, new
 
 
-def _status_now(grpc_call: Any) -> tuple[grpc.StatusCode, str] | None:
-    """The final status of a finished aio call without awaiting (grpc keeps it on the cython
-    call once done); None if this grpc version hides it, then we await it in a task."""
-    cython_call = getattr(grpc_call, "_cython_call", None)
-    status = getattr(cython_call, "_status", None)
-    if status is None:
-        return None
-    from grpc._common import CYGRPC_STATUS_CODE_TO_STATUS_CODE
-
-    return CYGRPC_STATUS_CODE_TO_STATUS_CODE[status.code()], status.details()
+# The final status of a finished aio call without awaiting; None if this grpc version hides
+# it, then we await it in a task (private grpc internals: see libs/_compat.py).
+_status_now = _compat.aio_call_status_now
 
 
 def _on_done(obs: MethodObserver, call: CallState, unary_response: bool) -> Callable[[Any], None]:
