@@ -20,6 +20,7 @@ APT_PACKAGES=(
   prometheus prometheus-alertmanager prometheus-node-exporter
   bazel-bootstrap
   postgresql-client
+  iproute2 socat
 )
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }

@@ -16,6 +16,9 @@ class TasksSettings(ServiceSettings):
     database_pool_size: int = 5
     database_max_overflow: int = 5
     database_connect_timeout_seconds: float = 5.0
+    # PostgreSQL: a statement whose packets go unacknowledged this long (a network partition)
+    # fails instead of hanging; idle connections are probed as often (0: the OS defaults).
+    database_tcp_user_timeout_seconds: float = 10.0
     # PostgreSQL NOTIFY channel for task events (all replicas of one deployment share it).
     notify_channel: str = "bytebot_task_events"
     # How often bytebot_task_queue_length is recomputed from the database.

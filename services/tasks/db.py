@@ -78,6 +78,7 @@ class Database:
         pool_size: int = 5,
         max_overflow: int = 5,
         connect_timeout_seconds: float = 5.0,
+        tcp_user_timeout_seconds: float = 10.0,
     ) -> None:
         self.url = url if isinstance(url, URL) else resolve_database_url(url)
         self.dialect = self.url.get_backend_name()
@@ -88,6 +89,20 @@ class Database:
             connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
         else:
             connect_args = {"connect_timeout": max(1, int(connect_timeout_seconds))}
+            if tcp_user_timeout_seconds > 0:
+                # A network partition drops packets without a reset: without these a query
+                # sent into it waits for TCP's own give-up (~15 min) and the caller with it.
+                # TCP_USER_TIMEOUT bounds how long sent data may stay unacknowledged (and
+                # keepalive probes, which find a dead idle connection); the statement then
+                # fails (OperationalError → UNAVAILABLE) and the pool reconnects after.
+                probe = max(1, int(tcp_user_timeout_seconds / 3))
+                connect_args.update(
+                    tcp_user_timeout=int(tcp_user_timeout_seconds * 1000),
+                    keepalives=1,
+                    keepalives_idle=probe,
+                    keepalives_interval=probe,
+                    keepalives_count=3,
+                )
         self.engine: Engine = create_engine(
             self.url,
             poolclass=QueuePool,
@@ -103,6 +118,8 @@ class Database:
         )
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
+        elif tcp_user_timeout_seconds > 0:
+            _end_abandoned_transactions(self.engine, tcp_user_timeout_seconds)
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         self._executor = ThreadPoolExecutor(
             max_workers=pool_size + max_overflow, thread_name_prefix="bytebot-db"
@@ -170,6 +187,22 @@ class Database:
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
         self.engine.dispose()
+
+
+def _end_abandoned_transactions(engine: Engine, seconds: float) -> None:
+    """PostgreSQL ends a session's transaction once it has been idle in it this long.
+
+    A client cut off between a statement and its COMMIT (a partition) leaves its transaction
+    open with its row locks held on the server, which cannot tell a silent client from a
+    slow one; claims and the lease reaper then skip those rows (SKIP LOCKED) for as long
+    as the partition lasts. Our transactions never idle for seconds, so one that does is
+    abandoned: the server rolls it back and frees the rows."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET idle_in_transaction_session_timeout = {int(seconds * 1000)}")
+        dbapi_conn.commit()  # a SET in a rolled-back transaction would be undone
 
 
 def _configure_sqlite(engine: Engine) -> None:

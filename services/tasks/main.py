@@ -55,6 +55,7 @@ class _Common:
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
             connect_timeout_seconds=settings.database_connect_timeout_seconds,
+            tcp_user_timeout_seconds=settings.database_tcp_user_timeout_seconds,
         )
         self.store = TaskStore(self.db, notify_channel=settings.notify_channel)
         self.metrics = TaskMetrics(runtime.registry, user_label_cap=settings.user_label_cap)
