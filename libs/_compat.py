@@ -132,29 +132,30 @@ def is_grpc_rpc_task(task: asyncio.Task[Any]) -> bool:
 
 
 # --- grpcio-reflection (1.85) ----------------------------------------------------------------
-# libs/runtime/reflection.py extends the stock servicer (v1 and method/enum-value lookups);
-# the base class and two helpers live in a private module. No fallback: an upgrade that moves
-# them fails the import, and tests/unit/test_compat.py says which name went where.
-from grpc_reflection.v1alpha._base import (  # noqa: E402
-    BaseReflectionServicer,
-    _collect_transitive_dependencies,
-    _not_found_error,
-)
 
-collect_transitive_dependencies = _collect_transitive_dependencies
-not_found_error = _not_found_error
+
+def reflection_base() -> tuple[type, Callable[[Any, dict[str, Any]], None],
+                               Callable[[Any], Any]]:
+    """(BaseReflectionServicer, _collect_transitive_dependencies, _not_found_error) from
+    grpcio-reflection's private `grpc_reflection.v1alpha._base`: libs/runtime/reflection.py
+    extends the stock servicer (v1, method and enum-value lookups). No fallback: an upgrade
+    that moves them fails here, and tests/unit/test_compat.py says which name went where.
+    A function, so importing this module does not need grpcio-reflection."""
+    from grpc_reflection.v1alpha import _base
+
+    return (_base.BaseReflectionServicer, _base._collect_transitive_dependencies,
+            _base._not_found_error)
+
 
 __all__ = [
     "GRPC_RPC_COROUTINES",
     "ON_ENDING",
-    "BaseReflectionServicer",
     "aio_call_status_now",
-    "collect_transitive_dependencies",
     "histogram_internals",
     "is_grpc_rpc_task",
-    "not_found_error",
     "on_ending_hook",
     "parent_based_delegates",
+    "reflection_base",
     "tracer_enabled",
     "tracer_scope",
     "tracer_span_limits",

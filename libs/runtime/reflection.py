@@ -25,10 +25,12 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection_pb2 as _pb
 
+from libs import _compat
+
 # grpcio-reflection's base servicer and helpers live in a private module: see libs/_compat.py
-from libs._compat import BaseReflectionServicer
-from libs._compat import collect_transitive_dependencies as _collect_transitive_dependencies
-from libs._compat import not_found_error as _not_found_error
+BaseReflectionServicer, _collect_transitive_dependencies, _not_found_error = (
+    _compat.reflection_base()
+)
 
 # tools/gen_protos.py writes our protos' FileDescriptorSet WITH source info (comments) here;
 # the `_pb2` modules drop comments, so we serve these copies and `grpcurl describe` shows docs.

@@ -174,17 +174,17 @@ def test_grpc_reflection_private_base() -> None:
     from google.protobuf import descriptor_pool
     from grpc_reflection.v1alpha import reflection_pb2
 
-    assert issubclass(_compat.BaseReflectionServicer, object)
-    assert hasattr(_compat.BaseReflectionServicer, "__init__")
+    base, collect, not_found = _compat.reflection_base()
+    assert isinstance(base, type) and hasattr(base, "__init__")
     pool = descriptor_pool.Default()
     descriptor = pool.FindFileByName("bytebot/testing/v1/conformance.proto")
     seen: dict[str, object] = {}
-    _compat.collect_transitive_dependencies(descriptor, seen)
+    collect(descriptor, seen)
     assert "bytebot/testing/v1/conformance.proto" in seen, (
         UPGRADE + "`_collect_transitive_dependencies(descriptor, names)` changed its contract"
     )
     request = reflection_pb2.ServerReflectionRequest(file_by_filename="nope.proto")
-    response = _compat.not_found_error(request)
+    response = not_found(request)
     assert isinstance(response, reflection_pb2.ServerReflectionResponse)
     assert response.error_response.error_code == grpc.StatusCode.NOT_FOUND.value[0], (
         UPGRADE + "`_not_found_error(request)` no longer answers NOT_FOUND"
