@@ -16,6 +16,8 @@ cannot be made (not root, no `ip`/`socat`).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -34,10 +36,11 @@ from services.tasks import migrate
 from services.tasks.db import Database
 from services.tasks.records import AttemptOutcome, EventType, Status
 from services.tasks.schema import task_attempts, task_events, tasks
+from services.tasks.store import TaskStore
 from services.tasks.testing.databases import temporary_postgres_schema
 from services.tasks.testing.fixtures import require_postgres
 from services.tasks.testing.netns import Host, Lab, netns_unavailable_reason
-from services.tasks.testing.processes import ServiceProcess, stop_all
+from services.tasks.testing.processes import REPO, ServiceProcess, stop_all, subprocess_env
 from tests.integration.tasks.api_client import wait_step
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -80,58 +83,72 @@ def _in(host: Host, service: str, settings: dict[str, Any],
     return proc
 
 
+@dataclass
+class Network:
+    lab: Lab
+    db: Database  # migrated, seen from the root namespace
+    remote_url: str  # the same database as the hosts reach it (through the forwarder)
+
+
 @pytest.fixture
-def cluster() -> Iterator[Cluster]:
+def network() -> Iterator[Network]:
     reason = netns_unavailable_reason()
     if reason:
         pytest.skip(f"cannot make network namespaces here: {reason}")
     require_postgres()
     lab = Lab()
-    procs: list[ServiceProcess] = []
     with temporary_postgres_schema("bt_partition") as url:
         db = Database(url)
         try:
             lab.open()
-            hosts = {role: lab.add_host(role, octet) for role, octet in [
-                ("api1", 11), ("api2", 12), ("w1", 21), ("w2", 22), ("w3", 23), ("desk", 31)]}
             host, port = lab.forward_database().split(":")
             remote = make_url(url).set(host=host, port=int(port))
-            remote_url = remote.render_as_string(hide_password=False)
             migrate.upgrade(db)
-            computer = _in(hosts["desk"], "computer", {}, env={"DISPLAY": ""})
-            computer.env.pop("DISPLAY", None)  # the computer starts its own Xvfb
-            procs.append(computer.start(timeout=60))
-            common = {
-                "database_url": remote_url,
-                "database_tcp_user_timeout_seconds": 2,
-                "database_connect_timeout_seconds": 2,
-                "queue_length_refresh_seconds": 60,
-            }
-            apis = [_in(hosts[h], "tasks-api", common) for h in ("api1", "api2")]
-            workers = [
-                _in(hosts[f"w{i}"], "tasks-worker", {
-                    **common,
-                    "worker_id": f"w-{i}",
-                    "worker_concurrency": 2,
-                    "worker_dependencies": "database,computer",
-                    "computer_address": computer.grpc_target,
-                    "lease_seconds": LEASE_SECONDS,
-                    "heartbeat_interval_seconds": 0.5,
-                    "reap_interval_seconds": 0.5,
-                    "retry_backoff_seconds": 0.2,
-                    "poll_interval_seconds": 0.1,
-                    "step_timeout_seconds": 5,
-                })
-                for i in (1, 2, 3)
-            ]
-            procs += [p.launch() for p in [*apis, *workers]]
-            for p in [*apis, *workers]:
-                p.wait_started(90)
-            yield Cluster(lab=lab, db=db, apis=apis, workers=workers, hosts=hosts)
+            yield Network(lab, db, remote.render_as_string(hide_password=False))
         finally:
-            stop_all(procs)
             lab.close()
             db.close()
+
+
+@pytest.fixture
+def cluster(network: Network) -> Iterator[Cluster]:
+    lab, db, remote_url = network.lab, network.db, network.remote_url
+    procs: list[ServiceProcess] = []
+    try:
+        hosts = {role: lab.add_host(role, octet) for role, octet in [
+            ("api1", 11), ("api2", 12), ("w1", 21), ("w2", 22), ("w3", 23), ("desk", 31)]}
+        computer = _in(hosts["desk"], "computer", {}, env={"DISPLAY": ""})
+        computer.env.pop("DISPLAY", None)  # the computer starts its own Xvfb
+        procs.append(computer.start(timeout=60))
+        common = {
+            "database_url": remote_url,
+            "database_tcp_user_timeout_seconds": 2,
+            "database_connect_timeout_seconds": 2,
+            "queue_length_refresh_seconds": 60,
+        }
+        apis = [_in(hosts[h], "tasks-api", common) for h in ("api1", "api2")]
+        workers = [
+            _in(hosts[f"w{i}"], "tasks-worker", {
+                **common,
+                "worker_id": f"w-{i}",
+                "worker_concurrency": 2,
+                "worker_dependencies": "database,computer",
+                "computer_address": computer.grpc_target,
+                "lease_seconds": LEASE_SECONDS,
+                "heartbeat_interval_seconds": 0.5,
+                "reap_interval_seconds": 0.5,
+                "retry_backoff_seconds": 0.2,
+                "poll_interval_seconds": 0.1,
+                "step_timeout_seconds": 5,
+            })
+            for i in (1, 2, 3)
+        ]
+        procs += [p.launch() for p in [*apis, *workers]]
+        for p in [*apis, *workers]:
+            p.wait_started(90)
+        yield Cluster(lab=lab, db=db, apis=apis, workers=workers, hosts=hosts)
+    finally:
+        stop_all(procs)
 
 
 def _create(target: str, n: int, tag: str) -> list[str]:
@@ -289,3 +306,45 @@ def _scenario(cluster: Cluster) -> None:
     _check_exactly_once(db, served + healed)
     print(f"api partition: UNAVAILABLE ({refused.value.details()}); total "
           f"{time.monotonic() - started:.1f}s")
+
+
+LOCK_AND_HOLD = """
+import sys, time
+from sqlalchemy import select
+from services.tasks.db import Database
+from services.tasks.schema import tasks
+db = Database(sys.argv[1], tcp_user_timeout_seconds=2)
+with db.write() as conn:
+    conn.execute(select(tasks.c.id).where(tasks.c.id == sys.argv[2]).with_for_update())
+    print("locked", flush=True)
+    time.sleep(120)  # cut off here, between a statement and its COMMIT
+"""
+
+
+def test_a_client_cut_off_inside_a_transaction_does_not_keep_its_row_locks(
+    network: Network,
+) -> None:
+    """Without the session's idle-in-transaction timeout the server would hold the row lock
+    of a silent client for as long as the partition lasts (claims and the reaper skip
+    locked rows): with tcp_user_timeout_seconds=0 in the client (no timeout set) this test
+    fails, the row still locked 8 s after the cut."""
+    task = TaskStore(network.db).create_task(description="locked by a cut-off client")
+    host = network.lab.add_host("c1", 41)
+    holder = subprocess.Popen(host.wrap([sys.executable, "-c", LOCK_AND_HOLD,
+                                         network.remote_url, task.id]),
+                              cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+
+        def lockable() -> bool:
+            with network.db.write() as conn:
+                return conn.execute(select(tasks.c.id).where(tasks.c.id == task.id)
+                                    .with_for_update(skip_locked=True)).first() is not None
+
+        assert not lockable()  # held while the client is there
+        network.lab.cut(host)
+        # The server ends the silent client's transaction (2 s idle) and frees the row.
+        wait_until(lockable, 30, "the cut-off client's row lock to be released")
+    finally:
+        holder.kill()
+        holder.wait(10)
