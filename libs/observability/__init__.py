@@ -65,13 +65,16 @@ class Observability:
         slow_call_seconds: float = 1.0,
         observe: Filter = DEFAULT_FILTER,
         buckets: tuple[float, ...] | None = None,
+        go_names: bool = True,
+        a66: bool = True,
     ) -> None:
         self.service_name = service_name
         self.registry = registry
+        # go-grpc-prometheus and gRFC A66 families, each optional (metrics_*_enabled settings)
         self.metrics = (
-            obs_metrics.RpcMetrics(registry, buckets)
+            obs_metrics.RpcMetrics(registry, buckets, go_names=go_names, a66=a66)
             if buckets
-            else obs_metrics.RpcMetrics(registry)
+            else obs_metrics.RpcMetrics(registry, go_names=go_names, a66=a66)
         )
         self._observe = observe
         self._slow = slow_call_seconds
@@ -102,7 +105,7 @@ class Observability:
             pipeline = Pipeline(
                 [
                     SpanReporterFactory(address, port),
-                    MetricsReporterFactory(self.metrics),
+                    MetricsReporterFactory(self.metrics, target),
                     AccessLogReporterFactory(self._slow),
                 ],
                 is_client=True,
@@ -169,11 +172,14 @@ def setup(
     sampler: Any = None,
     slow_call_seconds: float = 1.0,
     observe: Filter = DEFAULT_FILTER,
+    go_names: bool = True,
+    a66: bool = True,
 ) -> Observability:
     """Configure logs and traces for this process and build its RPC observability.
 
     `span_exporters` overrides the OTEL_* exporter choice (tests: an in-memory exporter with
-    `span_processor="simple"`). A given `registry` is used as is (no collectors added).
+    `span_processor="simple"`). `go_names` / `a66` turn the go-grpc-prometheus and the
+    gRFC A66 RPC metric families on or off. A given `registry` is used as is (no collectors added).
     """
     obs_logging.configure(service_name, version, environment, log_level, log_dir, log_stream)
     tracing.configure(
@@ -186,5 +192,6 @@ def setup(
         registry = CollectorRegistry()
         obs_metrics.add_runtime_collectors(registry)
     return Observability(
-        service_name, registry, slow_call_seconds=slow_call_seconds, observe=observe
+        service_name, registry, slow_call_seconds=slow_call_seconds, observe=observe,
+        go_names=go_names, a66=a66,
     )

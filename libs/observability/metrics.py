@@ -33,6 +33,7 @@ from libs import _compat
 from libs.observability.buckets import RPC_SECONDS
 from libs.observability.callmeta import CallMeta, RpcKind
 from libs.observability.codes import ALL_CODES, GO_NAME, HTTP_STATUS
+from libs.observability.metrics_a66 import A66Metrics
 
 OTHER = "other"
 
@@ -149,10 +150,16 @@ class RpcMetrics:
         registry: CollectorRegistry,
         buckets: tuple[float, ...] = RPC_SECONDS,
         max_unregistered_methods: int = 64,
+        *,
+        go_names: bool = True,
+        a66: bool = True,
     ) -> None:
         self.registry = registry
-        self.server = _Side("server", registry, buckets)
-        self.client = _Side("client", registry, buckets)
+        # Either family can be off (settings metrics_go_names_enabled / metrics_a66_enabled);
+        # bytebot_api_requests_total and the stream gauge stay (the source's alerts use them).
+        self.server: _Side | None = _Side("server", registry, buckets) if go_names else None
+        self.client: _Side | None = _Side("client", registry, buckets) if go_names else None
+        self.a66 = A66Metrics(registry, buckets) if a66 else None
         self.api_requests = Counter(
             "bytebot_api_requests",
             "API requests by RPC kind, endpoint (/pkg.Service/Method), HTTP-equivalent status "
@@ -189,8 +196,8 @@ class RpcMetrics:
             return OTHER
         return self.endpoint_guard(meta.full_method)
 
-    def method(self, meta: CallMeta) -> MethodMetrics:
-        return MethodMetrics(self, meta)
+    def method(self, meta: CallMeta, target: str | None = None) -> MethodMetrics:
+        return MethodMetrics(self, meta, target)
 
 
 def fast_inc(child: Any, amount: float = 1) -> Callable[[], None]:
@@ -227,6 +234,7 @@ class MethodMetrics:
     """Label children of one method, resolved once (the hot path only calls inc/observe)."""
 
     __slots__ = (
+        "a66",
         "api_by_code",
         "finished_by_code",
         "handled_by_code",
@@ -244,7 +252,7 @@ class MethodMetrics:
         "stream_inc",
     )
 
-    def __init__(self, metrics: RpcMetrics, meta: CallMeta) -> None:
+    def __init__(self, metrics: RpcMetrics, meta: CallMeta, target: str | None = None) -> None:
         endpoint = metrics.endpoint_for(meta)
         if endpoint == OTHER:
             labels = (meta.kind.value, OTHER, OTHER)
@@ -252,13 +260,28 @@ class MethodMetrics:
             labels = (meta.kind.value, meta.service, meta.method)
         side = metrics.client if meta.is_client else metrics.server
         self.is_server = not meta.is_client
-        self.started = side.started.labels(*labels)
-        self.msg_received = side.msg_received.labels(*labels)
-        self.msg_sent = side.msg_sent.labels(*labels)
-        self.histogram = side.seconds.labels(*labels)
-        self.handled_by_code = {
-            code: side.handled.labels(*labels, GO_NAME[code]) for code in ALL_CODES
-        }
+        # A66's grpc_method: "pkg.Service/Method", `other` where the endpoint label is.
+        self.a66 = (
+            metrics.a66.method(meta, OTHER if endpoint == OTHER else meta.span_name, target)
+            if metrics.a66 is not None
+            else None
+        )
+        self.started = self.msg_received = self.msg_sent = self.histogram = None
+        self.handled_by_code: dict[Any, Any] = {}
+        self.observe = self.inc_started = self.inc_received = self.inc_sent = None
+        if side is not None:  # the go-grpc-prometheus family
+            self.started = side.started.labels(*labels)
+            self.msg_received = side.msg_received.labels(*labels)
+            self.msg_sent = side.msg_sent.labels(*labels)
+            self.histogram = side.seconds.labels(*labels)
+            self.handled_by_code = {
+                code: side.handled.labels(*labels, GO_NAME[code]) for code in ALL_CODES
+            }
+            # The hot path's bound incrementers.
+            self.observe = FastHistogram(self.histogram).observe
+            self.inc_started = fast_inc(self.started)
+            self.inc_received = fast_inc(self.msg_received)
+            self.inc_sent = fast_inc(self.msg_sent)
         self.api_by_code = (
             {
                 code: metrics.api_requests.labels(
@@ -274,13 +297,8 @@ class MethodMetrics:
             if self.is_server and meta.kind in (RpcKind.SERVER_STREAM, RpcKind.BIDI_STREAM)
             else None
         )
-        # The hot path's bound incrementers.
-        self.observe = FastHistogram(self.histogram).observe
-        self.inc_started = fast_inc(self.started)
-        self.inc_received = fast_inc(self.msg_received)
-        self.inc_sent = fast_inc(self.msg_sent)
         self.finished_by_code: dict[Any, tuple[Callable[[], None], ...]] = {
-            code: (fast_inc(self.handled_by_code[code]),)
+            code: ((fast_inc(self.handled_by_code[code]),) if side is not None else ())
             + ((fast_inc(self.api_by_code[code]),) if self.is_server else ())
             for code in ALL_CODES
         }

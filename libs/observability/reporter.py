@@ -21,8 +21,8 @@ class CallState:
     """Everything one call carries between its events."""
 
     __slots__ = (
-        "correlation_id", "error", "ids", "peer", "received", "sent", "span", "start",
-        "user_id",
+        "correlation_id", "error", "ids", "peer", "rcvd_bytes", "received", "sent",
+        "sent_bytes", "span", "start", "user_id",
     )
 
     def __init__(self, peer: tuple[str, int | None], correlation_id: str | None,
@@ -36,6 +36,9 @@ class CallState:
         self.error: BaseException | None = None
         self.received = 0
         self.sent = 0
+        # serialized bytes of all messages (only counted when a reporter wants_sizes)
+        self.rcvd_bytes = 0
+        self.sent_bytes = 0
 
     def trace_ids(self) -> tuple[str, str, bool] | None:
         """(trace_id, span_id, sampled) of the call's span, None without a valid one."""
@@ -79,10 +82,12 @@ class MethodObserver:
     last on finish (metrics and logs read its trace id before it ends).
     """
 
-    __slots__ = ("finishing", "meta", "receivers", "senders", "starting")
+    __slots__ = ("finishing", "meta", "receivers", "senders", "sizes", "starting")
 
     def __init__(self, meta: CallMeta, reporters: list[Reporter]) -> None:
         self.meta = meta
+        # Message sizes cost a ByteSize() per message: only when a signal records them.
+        self.sizes = any(getattr(r, "wants_sizes", False) for r in reporters)
         # Hooks only for reporters that override them (saves a call per event).
         self.starting = tuple(r for r in reporters if _overrides(r, "started"))
         self.finishing = tuple(r for r in reversed(reporters) if _overrides(r, "finished"))
@@ -96,13 +101,17 @@ class MethodObserver:
             r.started(call, metadata)
         return call
 
-    def received(self, call: CallState) -> None:
+    def received(self, call: CallState, message: Any = None) -> None:
         call.received += 1
+        if self.sizes and message is not None:
+            call.rcvd_bytes += message_size(message)
         for r in self.receivers:
             r.message_received(call)
 
-    def sent(self, call: CallState) -> None:
+    def sent(self, call: CallState, message: Any = None) -> None:
         call.sent += 1
+        if self.sizes and message is not None:
+            call.sent_bytes += message_size(message)
         for r in self.senders:
             r.message_sent(call)
 
@@ -110,6 +119,15 @@ class MethodObserver:
         duration = time.perf_counter() - call.start
         for r in self.finishing:
             r.finished(call, code, duration, details)
+
+
+def message_size(message: Any) -> int:
+    """Serialized size of a protobuf message (what goes on the wire uncompressed); raw
+    bytes of a generic handler count as they are; anything else 0."""
+    try:
+        return int(message.ByteSize())
+    except AttributeError:
+        return len(message) if isinstance(message, (bytes, bytearray, memoryview)) else 0
 
 
 class NoopReporter:

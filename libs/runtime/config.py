@@ -76,6 +76,11 @@ class ServiceSettings(SecuritySettings):  # libs.security (issue 9): auth, TLS, 
     # Server keepalive pings on idle connections (seconds); clients may ping every 10 s.
     keepalive_time_seconds: float = 60.0
     keepalive_timeout_seconds: float = 20.0
+    # RPC metric families on /metrics: the go-grpc-prometheus names (grpc_server_handled_total,
+    # grpc_server_handling_seconds, …) and the gRFC A66 names grpc-go/java/cpp and
+    # grpcio-observability export (grpc_server_call_duration_seconds, …). Either can be off.
+    metrics_go_names_enabled: bool = True
+    metrics_a66_enabled: bool = True
 
 
 class SettingsError(ValueError):

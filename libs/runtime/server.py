@@ -204,6 +204,8 @@ class RunningService:
             environment=settings.environment,
             log_level=settings.log_level,
             log_dir=settings.log_dir,
+            go_names=settings.metrics_go_names_enabled,
+            a66=settings.metrics_a66_enabled,
         )
         self._log = get_logger("libs.runtime.server")
         log = self._log

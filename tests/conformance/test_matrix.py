@@ -152,6 +152,27 @@ def test_conformance(env: h.Env, mode: str, kind: str, case: Case) -> None:
             case.timeout is None)
         assert sent == (1 if fails_mid_stream else 0)
 
+    # --- server metrics, gRFC A66 names (same reporter, same call) ---------------------
+    a66 = {"grpc_method": f"{conf.SERVICE}/{METHOD[kind]}"}
+    status = {**a66, "grpc_status": case.code.name}  # A66 spelling: "OK", "NOT_FOUND", …
+    assert _a66(env, "grpc_server_call_started_total", **a66) == 1
+    assert _a66(env, "grpc_server_call_duration_seconds_count", **status) == 1
+    assert _a66(env, "grpc_server_call_duration_seconds_count", **a66) == 1  # no other status
+    assert 0 < _a66(env, "grpc_server_call_duration_seconds_sum", **status) < 30
+    rcvd = "grpc_server_call_rcvd_total_compressed_message_size_bytes"
+    sent_size = "grpc_server_call_sent_total_compressed_message_size_bytes"
+    assert _a66(env, f"{rcvd}_count", **status) == 1
+    assert _a66(env, f"{sent_size}_count", **status) == 1
+    if case.code is SC.OK:  # serialized sizes of exactly what went over the wire
+        many = h.STREAM_REQUESTS if kind in ("client_stream", "bidi_stream") else 1
+        requests = [case.request] + [pb.ConformanceRequest(payload=str(i)) for i in range(1, many)]
+        assert _a66(env, f"{rcvd}_sum", **status) == sum(r.ByteSize() for r in requests)
+        assert _a66(env, f"{sent_size}_sum", **status) == sum(
+            r.ByteSize() for r in out.responses)
+    else:
+        assert _a66(env, f"{rcvd}_sum", **status) >= case.request.ByteSize() > 0
+        assert (_a66(env, f"{sent_size}_sum", **status) > 0) == (sent > 0)
+
     # --- client metrics --------------------------------------------------------------
     h.wait_until(lambda: env.sample("grpc_client_handled_total", **labels,
                                     grpc_code=GO[case.code]) == 1)
@@ -159,6 +180,15 @@ def test_conformance(env: h.Env, mode: str, kind: str, case: Case) -> None:
     assert env.sample("grpc_client_handled_total", **labels, grpc_code=GO[case.code]) == 1
     if case.code is SC.OK:
         assert env.sample("grpc_client_msg_received_total", **labels) == len(out.responses)
+    (target,) = _label_values(env, "grpc_client_attempt_started_total", "grpc_target")
+    assert target.startswith("127.0.0.1:")  # the channel's host:port
+    client = {**a66, "grpc_target": target}
+    assert _a66(env, "grpc_client_attempt_started_total", **client) == 1
+    for name in ("grpc_client_attempt_duration_seconds", "grpc_client_call_duration_seconds"):
+        h.wait_until(lambda n=name: _a66(env, f"{n}_count", **client,
+                                         grpc_status=case.code.name) == 1)
+        assert _a66(env, f"{name}_count", **client, grpc_status=case.code.name) == 1
+        assert _a66(env, f"{name}_count", **client) == 1
 
     # --- spans -----------------------------------------------------------------------
     name = f"{conf.SERVICE}/{METHOD[kind]}"
@@ -204,6 +234,22 @@ def test_conformance(env: h.Env, mode: str, kind: str, case: Case) -> None:
         assert len(errors) == 1 and errors[0]["level"] == "error"
         assert "PlannedFailure" in errors[0]["exception"]
         assert errors[0]["correlationId"] == cid
+
+
+def _a66(env: h.Env, name: str, **labels: str) -> float:
+    """Sum of the samples of `name` whose labels include `labels` (A66 families carry
+    grpc_target values the test learns at run time)."""
+    return sum(
+        s.value
+        for family in env.registry.collect()
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )
+
+
+def _label_values(env: h.Env, name: str, label: str) -> set[str]:
+    return {s.labels[label] for family in env.registry.collect() for s in family.samples
+            if s.name == name}
 
 
 def _finished(env: h.Env, kind: str) -> list[dict]:

@@ -100,12 +100,12 @@ class _CountingContext:
 
     async def write(self, message: Any) -> None:
         await self._context.write(message)
-        self._obs.sent(self._call)
+        self._obs.sent(self._call, message)
 
     async def read(self) -> Any:
         message = await self._context.read()
         if message is not aio.EOF:
-            self._obs.received(self._call)
+            self._obs.received(self._call, message)
         return message
 
     def __getattr__(self, name: str) -> Any:
@@ -130,7 +130,7 @@ async def _counting(
     obs: MethodObserver, call: CallState, requests: AsyncIterator[Any]
 ) -> AsyncIterator[Any]:
     async for request in requests:
-        obs.received(call)
+        obs.received(call, request)
         yield request
 
 
@@ -167,7 +167,7 @@ def _unary_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any:
         if stream_in:
             request = _counting(obs, call, request)
         else:
-            obs.received(call)
+            obs.received(call, request)
         try:
             if echo:
                 await _echo(context, call)
@@ -179,7 +179,7 @@ def _unary_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any:
             raise
         code, details = _final_code(context)
         if code is OK:
-            obs.sent(call)
+            obs.sent(call, response)
         obs.finish(call, code, details)
         return response
 
@@ -195,7 +195,7 @@ def _stream_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any
         if stream_in:
             request = _counting(obs, call, request)
         else:
-            obs.received(call)
+            obs.received(call, request)
         try:
             if echo:
                 await _echo(context, call)
@@ -203,7 +203,7 @@ def _stream_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any
             if inspect.isasyncgen(result):
                 async for response in result:
                     yield response
-                    obs.sent(call)  # grpc asked for the next one: this one went out
+                    obs.sent(call, response)  # grpc asked for the next one: it went out
             else:  # a coroutine writing with context.write() (counted by the proxy)
                 await result
         except GeneratorExit:

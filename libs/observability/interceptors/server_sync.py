@@ -104,7 +104,7 @@ def _begin(obs: MethodObserver, context: Any) -> CallState:
 
 def _counting(obs: MethodObserver, call: CallState, requests: Iterator[Any]) -> Iterator[Any]:
     for request in requests:
-        obs.received(call)
+        obs.received(call, request)
         yield request
 
 
@@ -138,7 +138,7 @@ def _unary_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any:
         if stream_in:
             request = _counting(obs, call, request)
         else:
-            obs.received(call)
+            obs.received(call, request)
         try:
             response = behavior(request, context)
         except Exception as exc:
@@ -146,7 +146,7 @@ def _unary_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any:
             raise  # not reached: _fail raises
         code, details = _final_code(context)
         if code is OK:
-            obs.sent(call)
+            obs.sent(call, response)
         obs.finish(call, code, details)
         return response
 
@@ -162,13 +162,13 @@ def _stream_behavior(obs: MethodObserver, behavior: Any, stream_in: bool) -> Any
         if stream_in:
             request = _counting(obs, call, request)
         else:
-            obs.received(call)
+            obs.received(call, request)
         finished = False
         try:
             for response in behavior(request, context):
                 yield response
                 # grpc asked for the next one: the previous response went out.
-                obs.sent(call)
+                obs.sent(call, response)
         except GeneratorExit:
             # grpc dropped the iterator: the client cancelled or the deadline passed.
             finished = True
