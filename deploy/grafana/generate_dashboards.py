@@ -259,9 +259,50 @@ def application_overview() -> dict[str, Any]:
                 [Query(f"sum by (grpc_code) (rate(grpc_server_handled_total{{{BYTEBOT}}}{RATE}))",
                        "{{grpc_code}}")],
                 unit="reqps", stack=True,
+                description="go-grpc-prometheus names (grpc_server_handled_total).",
             ),
+            *a66_panels(),
         ],
     )
+
+
+def a66_panels() -> list[PanelSpec]:
+    """The same calls under gRFC A66 names (what grpc-go/java/cpp fleets chart), written as
+    a dashboard for those fleets would query them."""
+    server = "grpc_server_call_duration_seconds"
+    return [
+        PanelSpec(
+            "A66 Server Call Duration p95 by Method", "timeseries",
+            [Query("histogram_quantile(0.95, sum by (le, grpc_method) "
+                   f"(rate({server}_bucket{{{BYTEBOT}}}{RATE})))", "{{grpc_method}}")],
+            unit="s", thresholds=[("green", None), ("red", 2)],
+            description="gRFC A66 grpc.server.call.duration (streams included).",
+        ),
+        PanelSpec(
+            "A66 Server Calls by Status", "timeseries",
+            [Query(f"sum by (grpc_status) (rate({server}_count{{{BYTEBOT}}}{RATE}))",
+                   "{{grpc_status}}"),
+             Query(f"sum(rate(grpc_server_call_started_total{{{BYTEBOT}}}{RATE}))", "started")],
+            unit="reqps", description="Finished calls by A66 grpc.status, and calls started.",
+        ),
+        PanelSpec(
+            "A66 Client Attempt Duration p95 by Target", "timeseries",
+            [Query("histogram_quantile(0.95, sum by (le, grpc_target) "
+                   f"(rate(grpc_client_attempt_duration_seconds_bucket{{{BYTEBOT}}}{RATE})))",
+                   "{{grpc_target}}")],
+            unit="s", description="Service-to-service calls (worker to computer, …).",
+        ),
+        PanelSpec(
+            "A66 Message Bytes per Call p95", "timeseries",
+            [Query("histogram_quantile(0.95, sum by (le) (rate("
+                   "grpc_server_call_sent_total_compressed_message_size_bytes_bucket"
+                   f"{{{BYTEBOT}}}{RATE})))", "sent"),
+             Query("histogram_quantile(0.95, sum by (le) (rate("
+                   "grpc_server_call_rcvd_total_compressed_message_size_bytes_bucket"
+                   f"{{{BYTEBOT}}}{RATE})))", "received")],
+            unit="bytes", description="Serialized message bytes per call (no compression).",
+        ),
+    ]
 
 
 def task_processing() -> dict[str, Any]:

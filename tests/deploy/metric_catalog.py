@@ -36,6 +36,9 @@ SERVICE_METRICS = _with_histograms(
         "grpc_client_handled_total",
         "grpc_client_msg_received_total",
         "grpc_client_msg_sent_total",
+        # gRFC A66 names (libs/observability/metrics_a66.py)
+        "grpc_server_call_started_total",
+        "grpc_client_attempt_started_total",
         # prometheus_client's process and platform collectors
         "process_resident_memory_bytes",
         "process_virtual_memory_bytes",
@@ -53,6 +56,11 @@ SERVICE_METRICS = _with_histograms(
         "bytebot_ane_processing_duration_seconds",
         "grpc_server_handling_seconds",
         "grpc_client_handling_seconds",
+        "grpc_server_call_duration_seconds",
+        "grpc_server_call_sent_total_compressed_message_size_bytes",
+        "grpc_server_call_rcvd_total_compressed_message_size_bytes",
+        "grpc_client_attempt_duration_seconds",
+        "grpc_client_call_duration_seconds",
         # SQL statement time {operation}: the performance baseline's "database query time"
         # (added to DESIGN §4's list by the tasks service).
         "bytebot_database_query_duration_seconds",
