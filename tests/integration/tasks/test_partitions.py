@@ -256,11 +256,12 @@ def _scenario(cluster: Cluster) -> None:
     assert time.monotonic() - cut_at > LEASE_SECONDS
     assert {r.worker_id for r in _rows(db, lost).values()} <= {"w-2", "w-3"}
     lab.heal(cluster.hosts["w1"])
-
-    wait_until(lambda: all(r.status in Status.TERMINAL for r in _rows(db, ids).values()), 60,
-               "every task to finish")
+    healed_at = time.monotonic()
     # The cut-off worker comes back by itself (same process) and runs tasks again.
     wait_until(lambda: _readiness(w1.grpc_target) == SERVING, 30, "worker 1 to be ready again")
+    w1_ready_after = time.monotonic() - healed_at
+    wait_until(lambda: all(r.status in Status.TERMINAL for r in _rows(db, ids).values()), 60,
+               "every task to finish")
     assert w1.proc is not None and w1.proc.poll() is None
     after = _create(api2.grpc_target, 12, "after")
     wait_until(lambda: all(r.status in Status.TERMINAL for r in _rows(db, after).values()), 60,
@@ -280,15 +281,17 @@ def _scenario(cluster: Cluster) -> None:
             outcomes = conn.execute(select(task_attempts.c.outcome).where(
                 task_attempts.c.task_id == lost_id, task_attempts.c.worker_id == "w-1")).all()
         assert AttemptOutcome.EXPIRED in {o for (o,) in outcomes}
-    print(f"\nworker partition: {len(lost)} task(s) taken over from w-1; cut "
-          f"{time.monotonic() - cut_at:.1f}s incl. recovery; w-1 refused stale writes: "
-          f"{stale:g}; w-1 ran {len(by_w1)} of {len(after)} tasks after the heal")
+    print(f"\nworker partition: {len(lost)} task(s) taken over from w-1; link down "
+          f"{healed_at - cut_at:.1f}s; w-1 ready {w1_ready_after:.1f}s after the heal; w-1 "
+          f"refused stale writes: {stale:g}; w-1 ran {len(by_w1)} of {len(after)} tasks after")
 
     # ---- 2. an API partitioned from the database ------------------------------------------
     assert _readiness(api1.grpc_target) == SERVING
     lab.blackhole(cluster.hosts["api1"], lab.database_address)
+    cut_at = time.monotonic()
     wait_until(lambda: _readiness(api1.grpc_target) == NOT_SERVING, 20,
                "api1's readiness to turn NOT_SERVING")
+    not_serving_after = time.monotonic() - cut_at
     with grpc.insecure_channel(api1.grpc_target) as channel:
         with pytest.raises(grpc.RpcError) as refused:
             tasks_pb2_grpc.TaskServiceStub(channel).CreateTask(
@@ -298,13 +301,16 @@ def _scenario(cluster: Cluster) -> None:
     assert _readiness(api2.grpc_target) == SERVING
     served = _create(api2.grpc_target, 1, "during-2")  # the other API keeps serving
     lab.unblackhole(cluster.hosts["api1"], lab.database_address)
+    healed_at = time.monotonic()
     wait_until(lambda: _readiness(api1.grpc_target) == SERVING, 20,
                "api1's readiness to recover")
+    serving_after = time.monotonic() - healed_at
     healed = _create(api1.grpc_target, 2, "healed")
     wait_until(lambda: all(r.status in Status.TERMINAL for r in _rows(db, served + healed)
                            .values()), 30, "the tasks created around the API partition")
     _check_exactly_once(db, served + healed)
-    print(f"api partition: UNAVAILABLE ({refused.value.details()}); total "
+    print(f"api partition: NOT_SERVING {not_serving_after:.1f}s after the cut; UNAVAILABLE "
+          f"({refused.value.details()}); SERVING {serving_after:.1f}s after the heal; total "
           f"{time.monotonic() - started:.1f}s")
 
 
