@@ -6,6 +6,7 @@
     bytebot up --ports-offset 1000      # every port + 1000 (a second stack)
     bytebot up --ports-offset auto      # a free block of ports (tests)
     bytebot up --auth                   # token authentication (tokens under var/auth/)
+    bytebot up --no-demo                # no demo window on the stack's own Xvfb
 
 Without --auth the stack serves open on loopback (every service warns at start-up); a
 --host other than loopback needs --auth (the runtime refuses to serve it open).
@@ -78,6 +79,10 @@ def register(subparsers: Any) -> None:
                         help="token authentication on every service: writes var/auth/tokens "
                         "(hashes), worker-token and cli-token (export "
                         "BYTEBOT_CLIENT_TOKEN_FILE=var/auth/cli-token for the CLI)")
+    parser.add_argument("--no-demo", dest="demo", action="store_false",
+                        help="do not open the demo application (a form with a Submit button, "
+                        "a text field and a file list) on the stack's own Xvfb; it only "
+                        "opens there, never on a DISPLAY of yours")
     parser.set_defaults(func=run)
 
 
@@ -129,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         startup_timeout=args.startup_timeout,
         log_to_files=not args.logs_to_terminal,
         auth=args.auth,
+        demo=args.demo,
     ))
     signals = _Signals()
     failed = False
@@ -156,6 +162,10 @@ def run(args: argparse.Namespace) -> int:
                       f"export BYTEBOT_CLIENT_TOKEN_FILE={auth['client_token_file']}")
             else:
                 print("\nauth: none (open on loopback; `bytebot up --auth` turns it on)")
+            if stack.display is not None:
+                demo_row = next((r for r in rows if r["service"] == "demo"), None)
+                print(f"display: {stack.display} (the stack's own Xvfb)"
+                      + (f"; demo window log: {demo_row['log']}" if demo_row else ""))
             print("\nready — Ctrl-C stops the stack", flush=True)
         while signals.received is None:
             for child in stack.exited():

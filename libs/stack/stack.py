@@ -1,7 +1,14 @@
 """The local stack (`bytebot up`): every service in its own `bytebot serve` process on the
 local ports (docs/runtime-api.md), with embedded defaults — a SQLite file under `var/`, the
-computer service's own Xvfb when there is no DISPLAY, CPU inference — plus, on request, a
+Xvfb of the stack's own when there is no DISPLAY, CPU inference — plus, on request, a
 Prometheus scraping all of them.
+
+The display: with no DISPLAY (nor BYTEBOT_DISPLAY) the stack starts the Xvfb itself (the
+same `XvfbProcess` the computer service would start) and hands it to the computer service
+as DISPLAY, so it knows the display too and can open the demo application on it
+(libs/stack/demo_app.py: a form with a Submit button, a text field and a file list) once the
+computer service is ready — the desktop README's examples act on. A DISPLAY of the user's
+own is never given a demo window.
 
 Start order: tasks-api, computer, inference and telemetry together; the worker once the
 tasks API finished its start-up (the database migrations: two processes must not migrate
@@ -21,11 +28,15 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from libs.stack import prometheus
+from libs.stack import demo, prometheus
 from libs.stack.auth import StackAuth, generate
 from libs.stack.layout import SERVICE_NAMES, StackService, local_stack
 from libs.stack.supervisor import Child, Supervisor, describe_exit
+
+if TYPE_CHECKING:
+    from services.computer.xvfb import XvfbProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The worker needs a migrated database; the others start at once.
@@ -56,6 +67,8 @@ class StackOptions:
     auth: bool = False
     # the command that runs `bytebot` (default: this Python running libs.runtime.cli)
     bytebot: Sequence[str] = (sys.executable, "-m", "libs.runtime.cli")
+    # open the demo application on the stack's own Xvfb (`bytebot up --no-demo`: not)
+    demo: bool = True
 
 
 def port_free(host: str, port: int) -> bool:
@@ -107,6 +120,8 @@ class LocalStack:
         self.node_exporter_port = prometheus.NODE_EXPORTER_PORT + options.offset
         self.node_exporter_child: Child | None = None
         self.auth: StackAuth | None = None
+        self.xvfb: XvfbProcess | None = None
+        self.demo_child: Child | None = None
 
     # --- addresses ------------------------------------------------------------------------
 
@@ -158,6 +173,8 @@ class LocalStack:
                 env.update(self.auth.worker_env())
         if name in ("tasks-api", "tasks-worker"):
             env["BYTEBOT_DATABASE_URL"] = self.database_url
+        if name == "computer" and self.xvfb is not None:
+            env["DISPLAY"] = self.xvfb.display
         if name == "tasks-worker":
             env["BYTEBOT_COMPUTER_ADDRESS"] = self.grpc_target("computer")
             env["BYTEBOT_INFERENCE_ADDRESS"] = self.grpc_target("inference")
@@ -231,6 +248,37 @@ class LocalStack:
         self.node_exporter_child = self.supervisor.start("node-exporter", argv, env)
         return self.node_exporter_port
 
+    def _base_env(self) -> dict[str, str]:
+        return dict(self.options.base_env if self.options.base_env is not None else os.environ)
+
+    def _start_display(self) -> None:
+        """Our own Xvfb when the computer service runs and no display is configured."""
+        env = self._base_env()
+        if "computer" not in self.options.services or demo.display_configured(env):
+            return
+        from services.computer.xvfb import XvfbError, XvfbProcess, xvfb_installed
+
+        if not xvfb_installed():
+            return  # the computer service says why it cannot start
+        try:
+            self.xvfb = XvfbProcess.start(demo.screen(env))
+        except XvfbError as exc:
+            raise StackError(f"Xvfb: {exc}") from None
+
+    def _start_demo(self, deadline: float) -> None:
+        """The demo window on our Xvfb, once the computer service drives it."""
+        if self.xvfb is None or not self.options.demo:
+            return
+        events = self.var_dir / "demo" / "events.log"
+        events.parent.mkdir(parents=True, exist_ok=True)
+        events.unlink(missing_ok=True)
+        env = {**self._base_env(), "DISPLAY": self.xvfb.display}
+        self.demo_child = self.supervisor.start("demo", demo.command(events), env)
+        try:
+            demo.wait_ready(self.demo_child, events, min(deadline, time.monotonic() + 30))
+        except demo.DemoError as exc:
+            raise StackError(str(exc)) from None
+
     def _wait(self, name: str, child: Child, path: str, deadline: float) -> None:
         url = (
             f"{self.prometheus_url}/-/ready" if name == "prometheus"
@@ -260,6 +308,7 @@ class LocalStack:
         if self.options.auth:
             self.auth = generate(self.var_dir)
         try:
+            self._start_display()
             if self.options.with_prometheus:
                 self._start_prometheus()
             deadline = time.monotonic() + self.options.startup_timeout
@@ -278,6 +327,7 @@ class LocalStack:
                 self._wait("prometheus", self.prometheus_child, "", deadline)
             if self.node_exporter_child is not None:
                 self._wait("node-exporter", self.node_exporter_child, "", deadline)
+            self._start_demo(deadline)
         except BaseException:
             self.stop()
             raise
@@ -286,7 +336,18 @@ class LocalStack:
         return self.supervisor.exited()
 
     def stop(self, grace: float = 20.0) -> dict[str, int]:
-        return self.supervisor.stop_all(grace)
+        try:
+            return self.supervisor.stop_all(grace)
+        finally:
+            # after every X client (computer service, demo): they must not see it vanish first
+            if self.xvfb is not None:
+                self.xvfb.stop()
+                self.xvfb = None
+
+    @property
+    def display(self) -> str | None:
+        """The stack's own Xvfb display (`:N`), None when it drives a configured one."""
+        return self.xvfb.display if self.xvfb is not None else None
 
     # --- what `bytebot up` prints ------------------------------------------------------------
 
@@ -310,6 +371,8 @@ class LocalStack:
                 "metrics": f"{self.prometheus_url}/metrics",
                 "health": f"{self.prometheus_url}/-/ready",
             })
+        if self.demo_child is not None and self.xvfb is not None:
+            rows.append(demo.row(self.demo_child, self.xvfb.display, self.var_dir))
         if self.node_exporter_child is not None:
             url = f"http://{self.options.host}:{self.node_exporter_port}"
             rows.append({
