@@ -35,6 +35,10 @@ def exported_edges() -> dict[str, set[float]]:
     rpc = RpcMetrics(registry)
     for is_client in (False, True):
         rpc.method(CallMeta(RpcKind.UNARY, "bytebot.tasks.v1.TaskService", "GetTask", is_client))
+    assert rpc.a66 is not None  # A66 children per status are made on first use: make them
+    rpc.a66.server_duration.labels("bytebot.tasks.v1.TaskService/GetTask", "OK")
+    rpc.a66.attempt_duration.labels("bytebot.tasks.v1.TaskService/GetTask", "t:1", "OK")
+    rpc.a66.call_duration.labels("bytebot.tasks.v1.TaskService/GetTask", "t:1", "OK")
     TaskMetrics(registry).duration.labels(type="immediate", status="completed")
     instrument_queries(registry, create_engine("sqlite://"))
     OperationMetrics(registry)
@@ -90,6 +94,15 @@ def test_threshold_is_a_bucket_edge(where, histogram, threshold):
     assert threshold in edges[histogram], (
         f"{where}: {threshold} s is not an edge of {histogram} {sorted(edges[histogram])}"
     )
+
+
+def test_a66_durations_have_the_rpc_buckets():
+    """A dashboard's A66 p95 reads exact at the same thresholds as the go-name alerts."""
+    edges = exported_edges()
+    for name in ("grpc_server_call_duration_seconds", "grpc_client_attempt_duration_seconds",
+                 "grpc_client_call_duration_seconds", "grpc_client_handling_seconds"):
+        assert edges[name] == edges["grpc_server_handling_seconds"], name
+    assert {0.2, 2.0} <= edges["grpc_server_call_duration_seconds"]
 
 
 def p95_of_constant(histogram: str, seconds: float, calls: int = 1000) -> float:
