@@ -54,7 +54,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bytebot-bench-e2e-"))
     clicks = work / "clicks.log"
     app = subprocess.Popen(
-        ["/usr/bin/python3", str(REPO / "tests" / "e2e" / "submit_app.py"), str(clicks)],
+        ["/usr/bin/python3", str(REPO / "libs" / "stack" / "demo_app.py"), "--events", str(clicks)],
         env={**os.environ, "DISPLAY": xvfb.display},
     )
     stack = None

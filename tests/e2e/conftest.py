@@ -1,4 +1,5 @@
-"""The end-to-end fixtures: a real Xvfb, a real Tk window with a Submit button, an OTLP
+"""The end-to-end fixtures: a real Xvfb, the demo window of `bytebot up` (a Tk form with a
+Submit button: libs/stack/demo_app.py), an OTLP
 trace receiver, and the whole stack started by `bytebot up` on that display."""
 
 from __future__ import annotations
@@ -7,15 +8,14 @@ import os
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from libs.observability.testing.otlp_receiver import OtlpReceiver
+from libs.stack.demo import APP
 from tests.support.stack import UpProcess
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-APP = Path(__file__).with_name("submit_app.py")
 
 
 def _tk_available() -> bool:
@@ -44,7 +44,8 @@ def submit_window(display, tmp_path_factory):
         pytest.skip("python3-tk is not installed for /usr/bin/python3")
     clicks = tmp_path_factory.mktemp("app") / "clicks.log"
     app = subprocess.Popen(
-        [SYSTEM_PYTHON, str(APP), str(clicks)], env={**os.environ, "DISPLAY": display},
+        [SYSTEM_PYTHON, str(APP), "--events", str(clicks)],
+        env={**os.environ, "DISPLAY": display},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 20
