@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from libs.grpc_services import is_channelz, is_health, is_reflection
 from libs.observability.callmeta import CallMeta
 
 Filter = Callable[[CallMeta], bool]  # True = observe the call
@@ -40,9 +41,9 @@ def all_of(*predicates: Filter) -> Filter:
     return lambda meta: all(p(meta) for p in predicates)
 
 
-health_check: Filter = service_is("grpc.health.v1.Health")
-reflection: Filter = service_prefix("grpc.reflection.")
-channelz: Filter = service_is("grpc.channelz.v1.Channelz")
+health_check: Filter = lambda meta: is_health(meta.service)  # noqa: E731
+reflection: Filter = lambda meta: is_reflection(meta.service)  # noqa: E731
+channelz: Filter = lambda meta: is_channelz(meta.service)  # noqa: E731
 
 DEFAULT_FILTER: Filter = negate(any_of(health_check, reflection, channelz))
 

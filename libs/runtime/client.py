@@ -31,6 +31,8 @@ from typing import Any
 import grpc
 from grpc import aio
 
+from libs.call_details import aio_details, sync_details
+
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
@@ -97,13 +99,7 @@ class _DefaultDeadline(aio.UnaryUnaryClientInterceptor):
 
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         if details.timeout is None:
-            details = aio.ClientCallDetails(
-                details.method,
-                self._timeout,
-                details.metadata,
-                details.credentials,
-                details.wait_for_ready,
-            )
+            details = aio_details(details, timeout=self._timeout)
         return await continuation(details, request)
 
 
@@ -113,33 +109,8 @@ class _SyncDefaultDeadline(grpc.UnaryUnaryClientInterceptor):
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         if details.timeout is None:
-            details = _SyncCallDetails(
-                details.method,
-                self._timeout,
-                details.metadata,
-                details.credentials,
-                getattr(details, "wait_for_ready", None),
-                getattr(details, "compression", None),
-            )
+            details = sync_details(details, timeout=self._timeout)
         return continuation(details, request)
-
-
-class _SyncCallDetails(grpc.ClientCallDetails):
-    def __init__(
-        self,
-        method: str,
-        timeout: float | None,
-        metadata: Any,
-        credentials: Any,
-        wait_for_ready: Any,
-        compression: Any,
-    ) -> None:
-        self.method = method
-        self.timeout = timeout
-        self.metadata = metadata
-        self.credentials = credentials
-        self.wait_for_ready = wait_for_ready
-        self.compression = compression
 
 
 def create_channel(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from libs.net import host_for_clients
 from libs.runtime.health import HealthManager
 
 MetricsRenderer = Callable[[str | None], tuple[bytes, str]]
@@ -129,14 +130,7 @@ class OpsHttpServer:
 
     @property
     def url(self) -> str:
-        host = self._address[0]
-        if host in ("0.0.0.0", ""):
-            host = "127.0.0.1"
-        elif host == "::":
-            host = "[::1]"
-        elif ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"http://{host_for_clients(self._address[0])}:{self.port}"
 
     def stop(self) -> None:
         if self._server is None:

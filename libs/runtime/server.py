@@ -32,6 +32,7 @@ from typing import Any, Generic, TypeVar
 from grpc import aio
 
 from libs import _compat
+from libs.net import bracketed, host_for_clients
 from libs.runtime import reflection
 from libs.runtime.channelz import add_channelz
 from libs.runtime.client import create_channel
@@ -141,15 +142,6 @@ def server_options(settings: ServiceSettings) -> list[tuple[str, Any]]:
     ]
 
 
-def _bracketed(host: str) -> str:
-    """IPv6 literals need brackets in `host:port` targets."""
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
-
-
-def _host_for_clients(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "", "::", "[::]") else _bracketed(host)
-
-
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
@@ -176,7 +168,7 @@ class RunningService:
 
     @property
     def grpc_target(self) -> str:
-        return f"{_host_for_clients(self.settings.grpc_host)}:{self.grpc_port}"
+        return f"{host_for_clients(self.settings.grpc_host)}:{self.grpc_port}"
 
     @property
     def http_url(self) -> str:
@@ -304,7 +296,7 @@ class RunningService:
         )
         if spec.service_names:
             self.observability.precreate(spec.service_names)
-        address = f"{_bracketed(settings.grpc_host)}:{settings.grpc_port}"
+        address = f"{bracketed(settings.grpc_host)}:{settings.grpc_port}"
         try:
             port = security.add_port(server, address)  # libs.security: TLS when configured
         except RuntimeError as exc:

@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 from grpc import aio
 
+from libs.call_details import aio_details, sync_details
 from libs.security.deadlines import clamp_timeout
 from libs.security.tls import TlsConfigError, read_file
 
@@ -79,13 +80,7 @@ class _AioBase:
         metadata = _with_auth(details.metadata, self.source)
         if metadata is not details.metadata and not isinstance(metadata, aio.Metadata):
             metadata = aio.Metadata(*metadata)
-        return aio.ClientCallDetails(
-            details.method,
-            clamp_timeout(details.timeout),
-            metadata,
-            details.credentials,
-            details.wait_for_ready,
-        )
+        return aio_details(details, timeout=clamp_timeout(details.timeout), metadata=metadata)
 
 
 class _AioUU(_AioBase, aio.UnaryUnaryClientInterceptor):
@@ -113,16 +108,6 @@ def aio_outgoing_interceptors(source: TokenSource | None = None) -> list[Any]:
     return [cls(source) for cls in (_AioUU, _AioUS, _AioSU, _AioSS)]
 
 
-class _SyncDetails(grpc.ClientCallDetails):
-    def __init__(self, details: Any, metadata: Any, timeout: float | None) -> None:
-        self.method = details.method
-        self.timeout = timeout
-        self.metadata = metadata
-        self.credentials = details.credentials
-        self.wait_for_ready = getattr(details, "wait_for_ready", None)
-        self.compression = getattr(details, "compression", None)
-
-
 class SyncOutgoingInterceptor(
     grpc.UnaryUnaryClientInterceptor,
     grpc.UnaryStreamClientInterceptor,
@@ -135,8 +120,9 @@ class SyncOutgoingInterceptor(
         self.source = source
 
     def _details(self, details: Any) -> Any:
-        return _SyncDetails(
-            details, _with_auth(details.metadata, self.source), clamp_timeout(details.timeout)
+        return sync_details(
+            details, metadata=_with_auth(details.metadata, self.source),
+            timeout=clamp_timeout(details.timeout),
         )
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:

@@ -8,14 +8,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from libs.grpc_services import is_health, is_reflection
+from libs.net import peer_host
 from libs.observability.errors import ResourceExhausted, RpcError, Unauthenticated
 from libs.security.authn import Authenticator
 from libs.security.authz import ServicePolicy
 from libs.security.identity import Identity
 from libs.security.ratelimit import RateLimiter
-
-HEALTH_SERVICE = "grpc.health.v1.Health"
-REFLECTION_PREFIX = "grpc.reflection."
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +32,6 @@ OPEN = Decision(None)
 def service_of(method: str) -> str:
     """`/pkg.Service/Method` → `pkg.Service`."""
     return method.lstrip("/").partition("/")[0]
-
-
-def _peer_host(peer: str | None) -> str:
-    if not peer:
-        return "unknown"
-    scheme, _, rest = peer.partition(":")
-    if scheme in ("ipv4", "ipv6"):
-        return rest.rpartition(":")[0].strip("[]") or rest
-    return peer
 
 
 class Guard:
@@ -68,10 +58,10 @@ class Guard:
         self, method: str, metadata: Iterable[tuple[str, Any]], peer: str | None
     ) -> Decision:
         service = service_of(method)
-        if service == HEALTH_SERVICE:
+        if is_health(service):
             return OPEN  # kubelet and grpc_health_probe carry no credentials
         authed = self.authenticator is not None
-        if service.startswith(REFLECTION_PREFIX) and self.allow_reflection:
+        if is_reflection(service) and self.allow_reflection:
             return Decision(None, None, authed)
         identity: Identity | None = None
         if self.authenticator is not None:
@@ -86,7 +76,7 @@ class Guard:
             except RpcError as exc:
                 return Decision(identity, exc, True)
         if self.limiter is not None and not (identity and identity.has_role(*self.exempt_roles)):
-            key = identity.subject if identity else "peer:" + _peer_host(peer)
+            key = identity.subject if identity else "peer:" + peer_host(peer)
             wait = self.limiter.acquire(key)
             if wait > 0:
                 who = f"user {identity.subject!r}" if identity else "this client"

@@ -7,13 +7,13 @@ LRU bounded by `max_keys`, so a flood of distinct callers cannot grow memory wit
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
+from libs.token_buckets import TokenBuckets
 
-class RateLimiter:
+
+class RateLimiter(TokenBuckets[str]):
     def __init__(
         self,
         rate_per_second: float,
@@ -24,31 +24,13 @@ class RateLimiter:
     ) -> None:
         if rate_per_second <= 0:
             raise ValueError("rate_per_second must be > 0")
-        self.rate = float(rate_per_second)
-        self.burst = float(burst if burst > 0 else max(1, math.ceil(2 * rate_per_second)))
-        self.max_keys = max_keys
-        self._clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key → (tokens, t)
-        self._lock = threading.Lock()
+        burst_size = burst if burst > 0 else max(1, math.ceil(2 * rate_per_second))
+        super().__init__(rate_per_second, burst_size, max_keys, clock)
 
     def acquire(self, key: str) -> float:
         """Take one token for `key`: 0.0 when allowed, else the seconds until one is free."""
-        now = self._clock()
-        with self._lock:
-            tokens, last = self._buckets.pop(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                tokens -= 1.0
-                wait = 0.0
-            else:
-                wait = (1.0 - tokens) / self.rate
-            self._buckets[key] = (tokens, now)
-            if len(self._buckets) > self.max_keys:
-                self._buckets.popitem(last=False)
-            return wait
-
-    def __len__(self) -> int:
-        return len(self._buckets)
+        short = self.take({key: 1.0})
+        return 0.0 if short is None else short[1]
 
 
 __all__ = ["RateLimiter"]

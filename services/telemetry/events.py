@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from bytebot.telemetry.v1 import telemetry_pb2 as pb
 from prometheus_client import CollectorRegistry, Counter
 
+from libs.net import peer_host
 from libs.observability.correlation import correlation_scope, get_user_id
 from libs.observability.logging import get_logger
 from libs.observability.metrics import LabelGuard
 from libs.observability.redaction import REDACTED, is_secret_key, scrub_text
+from libs.token_buckets import TokenBuckets as SharedTokenBuckets
 
 log = get_logger(__name__)
 
@@ -89,57 +89,32 @@ def redact_attributes(attributes: dict[str, str]) -> dict[str, str]:
 
 
 class TokenBuckets:
-    """Token buckets keyed by (source, peer), at most `max_keys` of them (the least
-    recently used is forgotten first: a forgotten bucket comes back full, which only ever
-    errs on the side of accepting)."""
+    """Event limits keyed by (source, peer) on the shared libs.token_buckets (an LRU of at
+    most `max_keys` buckets), with the reason a caller is told when a batch is refused."""
 
     def __init__(self, rate: float, burst: int, max_keys: int = 10_000) -> None:
         self.rate = rate
         self.burst = float(burst)
-        self.max_keys = max_keys
-        self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _level(self, key: tuple[str, str], now: float) -> float:
-        tokens, stamp = self._buckets.get(key, (self.burst, now))
-        return min(self.burst, tokens + (now - stamp) * self.rate)
+        self._buckets: SharedTokenBuckets[tuple[str, str]] = SharedTokenBuckets(
+            rate, burst, max_keys
+        )
 
     def take(self, needs: dict[tuple[str, str], int], now: float | None = None) -> str | None:
         """Take every bucket's tokens, or none: None on success, else why not."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            levels = {key: self._level(key, now) for key in needs}
-            for key, count in needs.items():
-                if count > levels[key]:
-                    source, peer = key
-                    wait = (count - levels[key]) / self.rate
-                    if count > self.burst:
-                        return (
-                            f"{count} events from source {source!r} exceed the burst of "
-                            f"{self.burst:g}; send smaller batches"
-                        )
-                    return (
-                        f"rate limit for source {source!r} from {peer}: {self.rate:g} events/s "
-                        f"(burst {self.burst:g}); retry in {wait:.1f}s"
-                    )
-            for key, count in needs.items():
-                self._buckets[key] = (levels[key] - count, now)
-                self._buckets.move_to_end(key)
-            while len(self._buckets) > self.max_keys:
-                self._buckets.popitem(last=False)
-        return None
-
-
-def peer_host(peer: str | None) -> str:
-    """'ipv4:127.0.0.1:5555' → '127.0.0.1' (the port changes per connection)."""
-    if not peer:
-        return "unknown"
-    kind, _, rest = peer.partition(":")
-    if kind == "ipv6":
-        return rest.rsplit(":", 1)[0].strip("[]")
-    if kind == "ipv4":
-        return rest.rsplit(":", 1)[0]
-    return kind if kind != peer else peer
+        short = self._buckets.take(needs, now)
+        if short is None:
+            return None
+        (source, peer), wait = short
+        count = needs[(source, peer)]
+        if count > self.burst:
+            return (
+                f"{count} events from source {source!r} exceed the burst of "
+                f"{self.burst:g}; send smaller batches"
+            )
+        return (
+            f"rate limit for source {source!r} from {peer}: {self.rate:g} events/s "
+            f"(burst {self.burst:g}); retry in {wait:.1f}s"
+        )
 
 
 @dataclass

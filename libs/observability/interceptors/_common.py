@@ -6,32 +6,12 @@ from typing import Any
 
 import grpc
 
+from libs.net import parse_peer
 from libs.observability import correlation, errors
 from libs.observability import logging as obs_logging
 from libs.observability.callmeta import CallMeta
 
-_peer_cache: dict[str, tuple[str, int | None]] = {}
-
-
-def parse_peer(peer: str | None) -> tuple[str, int | None]:
-    """`ipv4:1.2.3.4:5`, `ipv6:[::1]:5`, `unix:/p` -> (address, port)."""
-    if not peer:
-        return ("unknown", None)
-    hit = _peer_cache.get(peer)
-    if hit is not None:
-        return hit
-    scheme, _, rest = peer.partition(":")
-    result: tuple[str, int | None]
-    if scheme in ("ipv4", "ipv6"):
-        host, _, port = rest.rpartition(":")
-        host = host.strip("[]")
-        result = (host, int(port)) if port.isdigit() else (rest, None)
-    else:
-        result = (rest or peer, None)
-    if len(_peer_cache) > 1024:
-        _peer_cache.clear()
-    _peer_cache[peer] = result
-    return result
+__all__ = ["parse_peer"]  # re-exported for the interceptor modules (libs/net.py)
 
 
 def parse_target(target: str | None) -> tuple[str | None, int | None]:

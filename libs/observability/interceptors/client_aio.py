@@ -15,6 +15,7 @@ import grpc
 from grpc import aio
 
 from libs import _compat
+from libs.call_details import aio_details
 from libs.observability.callmeta import RpcKind
 from libs.observability.interceptors._common import details_str, outgoing_metadata
 from libs.observability.pipeline import Pipeline
@@ -44,10 +45,7 @@ class _Base:
             carrier: dict[str, str] = {}
             inject_for(call.span, carrier)
             pairs.extend(carrier.items())
-        new = aio.ClientCallDetails(
-            details.method, details.timeout, aio.Metadata(*pairs), details.credentials,
-            details.wait_for_ready,
-        )
+        new = aio_details(details, metadata=aio.Metadata(*pairs))
         return call, new
 
 

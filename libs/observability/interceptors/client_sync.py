@@ -7,12 +7,12 @@ done callback; response streams are wrapped to count messages.
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 
+from libs.call_details import sync_details
 from libs.observability.callmeta import RpcKind
 from libs.observability.interceptors._common import details_str, outgoing_metadata
 from libs.observability.pipeline import Pipeline
@@ -20,16 +20,6 @@ from libs.observability.reporter import CallState, MethodObserver
 from libs.observability.spans import inject_for
 
 OK = grpc.StatusCode.OK
-
-
-class _Details(
-    collections.namedtuple(
-        "_Details",
-        ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression"),
-    ),
-    grpc.ClientCallDetails,
-):
-    pass
 
 
 class ClientInterceptor(
@@ -49,10 +39,7 @@ class ClientInterceptor(
             carrier: dict[str, str] = {}
             inject_for(call.span, carrier)
             pairs.extend(carrier.items())
-        new = _Details(
-            details.method, details.timeout, pairs, details.credentials,
-            getattr(details, "wait_for_ready", None), getattr(details, "compression", None),
-        )
+        new = sync_details(details, metadata=pairs)
         return call, new
 
     def _observer(self, details: Any, kind: RpcKind) -> MethodObserver | None:
