@@ -27,6 +27,8 @@ fresh one). Stacks are measured in alternating rounds so machine load drifts ove
                 100 %-sampled spans through a BatchSpanProcessor and a REAL OTLPSpanExporter over
                 gRPC to an OTLP receiver (libs/observability/testing/otlp_receiver.py, in a
                 process of its own), access line per call;
+  prod/no-a66   the same with the gRFC A66 metrics off (metrics_a66_enabled=false; only when
+                libs.observability.setup has the switch): A66's own cost is the difference;
   metrics/server  METRICS-ONLY: tracing off (OTEL_SDK_DISABLED=true), access log at warning
                 (so a successful call writes none), no auth;
   grpcobs/bare  bare grpcio in the grpcio-observability venv (that plugin pins grpcio 1.85.0,
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import os
 import secrets
 import shutil
@@ -78,8 +81,19 @@ from libs.observability import tracing  # noqa: E402
 from libs.observability.testing import conformance as conf  # noqa: E402
 
 IN_FLIGHT = 16
+# Every call has a deadline (as production callers do): a stuck server fails the run instead
+# of hanging it.
+CALL_TIMEOUT = 10.0
+# Stacks whose calls failed (e.g. stalled past CALL_TIMEOUT): dropped from the rest of the run
+# and reported with the reason.
+FAILED: dict[str, str] = {}
+# gRFC A66 metrics can be switched off (settings metrics_a66_enabled, default on): then the
+# prod stack is measured both ways, so A66's own per-call server CPU is printed.
+A66_SWITCH = "a66" in inspect.signature(observability.setup).parameters
 STACKS = ("bare", "ours/server", "ours/echo", "ours/both", "peer/server", "peer/both",
-          "prod/server", "metrics/server", "grpcobs/bare", "grpcobs/server")
+          "prod/server", *(("prod/no-a66",) if A66_SWITCH else ()), "metrics/server",
+          "grpcobs/bare", "grpcobs/server")
+PROD = ("prod/server", "prod/no-a66")
 GRPCOBS = ("grpcobs/bare", "grpcobs/server")
 REQUEST = pb.ConformanceRequest(payload="x" * 32)
 # The prod server's one accepted token; the hashed tokens file is written per run.
@@ -119,7 +133,7 @@ def setup_peer_tracing() -> Any:
     return trace.get_tracer_provider()
 
 
-def setup_prod(otlp_endpoint: str) -> Any:
+def setup_prod(otlp_endpoint: str, a66: bool = True) -> Any:
     """Full observability with a real OTLP exporter (gRPC, batch processor), as a service
     started with OTEL_EXPORTER_OTLP_ENDPOINT set; spans 100 % sampled (the default sampler,
     and the bench's calls carry no parent)."""
@@ -130,6 +144,7 @@ def setup_prod(otlp_endpoint: str) -> Any:
         "bench", "0", "bench", log_level="info", registry=CollectorRegistry(),
         log_stream=devnull, span_processor="batch",
         span_exporters=[OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True)],
+        **({"a66": a66} if A66_SWITCH else {}),
     )
     obs.precreate([conf.SERVICE])
     return obs
@@ -214,7 +229,7 @@ def server_interceptors(stack: str, mode: str, args: argparse.Namespace) -> list
         args.plugin = setup_grpcobs()  # kept alive for the process's life
         return []
     if family == "prod":
-        obs = setup_prod(args.otlp_endpoint)
+        obs = setup_prod(args.otlp_endpoint, a66=stack != "prod/no-a66")
         security = prod_security(args.tokens_file)
         if mode == "sync":
             return security.sync_interceptors(obs.server_interceptors())
@@ -316,13 +331,17 @@ class ServerProcess:
         if py_spy_dir:
             spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
             out = Path(py_spy_dir) / f"{mode}-{stack.replace('/', '-')}.txt"
-            command = [spy, "record", "-r", "250", "-f", "raw", "-o", str(out), "--", *command]
+            command = [spy, "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", str(out),
+                       "--", *command]
         self.proc = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
             env=env,
         )
         assert self.proc.stdout is not None
         self.target = self.proc.stdout.readline().strip()
+        while self.proc.poll() is None and (
+                self.target.startswith("py-spy>") or (py_spy_dir and not self.target)):
+            self.target = self.proc.stdout.readline().strip()  # py-spy's banner
         if not self.target:
             raise RuntimeError(f"server for {stack} did not start")
 
@@ -330,7 +349,10 @@ class ServerProcess:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write("cpu\n")
         self.proc.stdin.flush()
-        return float(self.proc.stdout.readline())
+        line = self.proc.stdout.readline()
+        while line and not line.strip():  # py-spy writes blank lines of its own
+            line = self.proc.stdout.readline()
+        return float(line)
 
     def stop(self) -> None:
         assert self.proc.stdin is not None
@@ -361,7 +383,7 @@ class Servers:
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-tokens-")
         try:
             extra: list[str] = []
-            if "prod/server" in stacks:
+            if any(s in PROD for s in stacks):
                 from libs.security.tokens import hash_token
 
                 tokens = Path(self._tmp.name) / "tokens"
@@ -372,7 +394,7 @@ class Servers:
             for name in stacks:
                 python, env = grpcobs if name in GRPCOBS else (None, None)  # type: ignore[misc]
                 self.by_stack[name] = ServerProcess(
-                    name, mode, extra if name == "prod/server" else None, python, env,
+                    name, mode, extra if name in PROD else None, python, env,
                     args.py_spy_dir,
                 )
         except BaseException:
@@ -400,7 +422,7 @@ def sync_sequential(stub: Any, seconds: float, md: Any) -> tuple[float, int]:
     start = time.perf_counter()
     while time.perf_counter() < end:
         for _ in range(20):
-            stub.Unary(REQUEST, metadata=md)
+            stub.Unary(REQUEST, metadata=md, timeout=CALL_TIMEOUT)
         n += 20
     return n / (time.perf_counter() - start), n
 
@@ -408,11 +430,16 @@ def sync_sequential(stub: Any, seconds: float, md: Any) -> tuple[float, int]:
 def sync_in_flight(stub: Any, seconds: float, md: Any) -> tuple[float, int]:
     """16 caller threads, each with one blocking call outstanding at a time."""
     counts = [0] * IN_FLIGHT
+    errors: list[grpc.RpcError] = []
     stop_at = time.perf_counter() + seconds
 
     def caller(i: int) -> None:
-        while time.perf_counter() < stop_at:
-            stub.Unary(REQUEST, metadata=md)
+        while time.perf_counter() < stop_at and not errors:
+            try:
+                stub.Unary(REQUEST, metadata=md, timeout=CALL_TIMEOUT)
+            except grpc.RpcError as exc:
+                errors.append(exc)
+                return
             counts[i] += 1
 
     threads = [threading.Thread(target=caller, args=(i,)) for i in range(IN_FLIGHT)]
@@ -421,6 +448,8 @@ def sync_in_flight(stub: Any, seconds: float, md: Any) -> tuple[float, int]:
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise errors[0]
     return sum(counts) / (time.perf_counter() - start), sum(counts)
 
 
@@ -440,27 +469,36 @@ def run_sync(stacks: list[str], args: argparse.Namespace) -> tuple[Results, dict
     }
     group = Servers(stacks, "sync", args)
     servers = group.by_stack
+    channels: list[Any] = []
     try:
         stubs = {}
         for name, server in servers.items():
             channel = wrap.get(name, lambda c, t: c)(grpc.insecure_channel(server.target),
                                                       server.target)
+            channels.append(channel)
             stubs[name] = pb_grpc.ConformanceServiceStub(channel)
             for _ in range(200):  # warm up: connection, method caches
-                stubs[name].Unary(REQUEST, metadata=metadata_for(name))
+                stubs[name].Unary(REQUEST, metadata=metadata_for(name), timeout=CALL_TIMEOUT)
         results: Results = {"sequential": {}, "16 in flight": {}}
         cpu = dict.fromkeys(stacks, 0.0)
         calls = dict.fromkeys(stacks, 0)
         for r in range(rounds):
-            for name in rotated(stacks, r):
+            for name in rotated([s for s in stacks if s not in FAILED], r):
                 stub = stubs[name]
                 before = servers[name].cpu()
                 for scenario, fn in (("sequential", sync_sequential),
                                      ("16 in flight", sync_in_flight)):
-                    rate, n = fn(stub, seconds, metadata_for(name))
+                    try:
+                        rate, n = fn(stub, seconds, metadata_for(name))
+                    except grpc.RpcError as exc:
+                        fail(name, r, scenario, exc)
+                        break
                     results[scenario].setdefault(name, []).append(rate)
                     calls[name] += n
-                cpu[name] += servers[name].cpu() - before
+                if name not in FAILED:  # a wedged server would not answer either
+                    cpu[name] += servers[name].cpu() - before
+        for channel in channels:
+            channel.close()
         report_spans(group, calls)
     finally:
         group.stop()
@@ -477,7 +515,7 @@ async def aio_sequential(stub: Any, seconds: float, md: Any) -> tuple[float, int
     end = start + seconds
     while time.perf_counter() < end:
         for _ in range(20):
-            await stub.Unary(REQUEST, metadata=md)
+            await stub.Unary(REQUEST, metadata=md, timeout=CALL_TIMEOUT)
         n += 20
     return n / (time.perf_counter() - start), n
 
@@ -489,11 +527,13 @@ async def aio_in_flight(stub: Any, seconds: float, md: Any) -> tuple[float, int]
     async def worker() -> None:
         nonlocal count
         while time.perf_counter() < end:
-            await stub.Unary(REQUEST, metadata=md)
+            await stub.Unary(REQUEST, metadata=md, timeout=CALL_TIMEOUT)
             count += 1
 
     start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+    async with asyncio.TaskGroup() as group:  # one failure cancels the other callers
+        for _ in range(IN_FLIGHT):
+            group.create_task(worker())
     return count / (time.perf_counter() - start), count
 
 
@@ -520,20 +560,25 @@ async def run_aio_async(stacks: list[str], args: argparse.Namespace
             channels.append(channel)
             stubs[name] = pb_grpc.ConformanceServiceStub(channel)
             for _ in range(200):
-                await stubs[name].Unary(REQUEST, metadata=metadata_for(name))
+                await stubs[name].Unary(REQUEST, metadata=metadata_for(name), timeout=CALL_TIMEOUT)
         results: Results = {"sequential": {}, "16 in flight": {}}
         cpu = dict.fromkeys(stacks, 0.0)
         calls = dict.fromkeys(stacks, 0)
         for r in range(rounds):
-            for name in rotated(stacks, r):
+            for name in rotated([s for s in stacks if s not in FAILED], r):
                 stub = stubs[name]
                 before = servers[name].cpu()
                 for scenario, fn in (("sequential", aio_sequential),
                                      ("16 in flight", aio_in_flight)):
-                    rate, n = await fn(stub, seconds, metadata_for(name))
+                    try:
+                        rate, n = await fn(stub, seconds, metadata_for(name))
+                    except (grpc.RpcError, ExceptionGroup) as exc:
+                        fail(name, r, scenario, exc)
+                        break
                     results[scenario].setdefault(name, []).append(rate)
                     calls[name] += n
-                cpu[name] += servers[name].cpu() - before
+                if name not in FAILED:  # a wedged server would not answer either
+                    cpu[name] += servers[name].cpu() - before
         for channel in channels:
             await channel.close()
         report_spans(group, calls)
@@ -543,14 +588,22 @@ async def run_aio_async(stacks: list[str], args: argparse.Namespace
     return results, {k: cpu[k] / max(calls[k], 1) for k in stacks}
 
 
+def fail(name: str, round_no: int, scenario: str, exc: BaseException) -> None:
+    while isinstance(exc, ExceptionGroup):  # the aio TaskGroup's
+        exc = exc.exceptions[0]
+    code = exc.code().name if isinstance(exc, grpc.RpcError) else type(exc).__name__
+    FAILED[name] = f"{code} in round {round_no + 1}, {scenario}"
+    print(f"  {name}: calls failed ({FAILED[name]}); dropped from the rest of the run",
+          flush=True)
+
+
 def report_spans(group: Servers, calls: dict[str, int]) -> None:
     """Proof that the prod stack's spans reached the receiver (the batch processor may still
     hold the last few hundred, and drops spans when its queue of 2048 is full)."""
     received = group.spans_exported()
     if received is not None:
-        made = calls.get("prod/server", 0) + 200  # + the warm-up calls
-        print(f"  OTLP receiver: {received} spans received of {made} prod/server calls",
-              flush=True)
+        made = sum(calls.get(s, 0) + 200 for s in PROD if s in calls)  # + the warm-up calls
+        print(f"  OTLP receiver: {received} spans received of {made} prod calls", flush=True)
 
 
 # --- report -----------------------------------------------------------------------------
@@ -558,12 +611,18 @@ def report_spans(group: Servers, calls: dict[str, int]) -> None:
 
 GOALS = {  # issue 13: (sequential, 16 in flight) ratio to bare
     "prod/server": (0.85, 0.75),
+    "prod/no-a66": (0.85, 0.75),
     "metrics/server": (0.95, 0.90),
 }
 
 
 def report(mode: str, results: Results, cpu_per_call: dict[str, float]) -> None:
     bare_cpu = cpu_per_call.get("bare", 0.0)
+    for name, why in FAILED.items():
+        print(f"\n[{mode}] {name}: NOT MEASURED, its calls failed ({why})")
+        for by_stack in results.values():
+            by_stack.pop(name, None)
+        cpu_per_call.pop(name, None)
     for i, (scenario, by_stack) in enumerate(results.items()):
         bare = statistics.median(by_stack["bare"])
         print(f"\n[{mode}] unary echo, {scenario}  (median of {len(by_stack['bare'])} rounds)")
