@@ -210,3 +210,27 @@ def test_every_readme_example_runs_green_on_bytebot_up(up, tmp_path):
         time.sleep(0.2)
     seen = _visible_text(stack, "Submitted:")
     assert seen, "the demo window does not show 'Submitted: …' after the click task"
+
+
+def test_the_demo_opens_only_on_the_stacks_own_xvfb_and_not_with_no_demo(tmp_path):
+    from libs.stack.stack import LocalStack, StackOptions
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed")
+    yours = LocalStack(StackOptions(var_dir=tmp_path / "a", base_env={"DISPLAY": ":99"}))
+    yours._start_display()
+    yours._start_demo(time.monotonic() + 30)
+    assert yours.display is None and yours.demo_child is None  # never on your desktop
+    assert yours.env_for(yours.service("computer"))["DISPLAY"] == ":99"
+
+    no_demo = LocalStack(StackOptions(var_dir=tmp_path / "b", base_env={}, demo=False))
+    try:
+        no_demo._start_display()
+        no_demo._start_demo(time.monotonic() + 30)
+        assert no_demo.display is not None and no_demo.demo_child is None
+        # the computer service drives the stack's Xvfb
+        assert no_demo.env_for(no_demo.service("computer"))["DISPLAY"] == no_demo.display
+        assert all(r["service"] != "demo" for r in no_demo.rows())
+    finally:
+        no_demo.stop()
+    assert no_demo.display is None
