@@ -15,7 +15,9 @@ digits). Dropped because they did not pay: prometheus_client's `child._value.inc
 (0.04-0.27 µs per increment, ~5 per call) and the provider's `_span_processors` list used to
 skip the batch processor's no-op hooks (0.17-0.33 µs per span). The stock health servicer's
 `_server_status`/`_server_watchers`/`_set` are not used either: libs/runtime/health.py keeps
-its own state on the generated (public) base class. For scale: our server
+its own state on the generated (public) base class, and interceptors rebuild method handlers
+with grpc's public `*_rpc_method_handler` (libs/handlers.py) instead of `handler._replace`
+on grpc's private namedtuple. For scale: our server
 interceptor adds ~60-140 µs of CPU per call (bench/README.md).
 """
 

@@ -26,6 +26,7 @@ from typing import Any
 import grpc
 from grpc import aio
 
+from libs.handlers import rebuild
 from libs.observability import correlation
 from libs.observability.errors import RpcError
 from libs.security.deadlines import bind_deadline, deadline_of
@@ -97,7 +98,7 @@ def _aio_wrap(
     task (grpc.aio runs each RPC in a task of its own: bindings stay with the call); with
     `parse`, requests arrive as bytes and `await parse(raw, context)` decodes each."""
     if parse is not None:
-        handler = handler._replace(request_deserializer=None)
+        handler = rebuild(handler, request_deserializer=None)
 
     async def one(request: Any, context: Any) -> Any:
         return request if parse is None else await parse(request, context)
@@ -116,7 +117,7 @@ def _aio_wrap(
             await before(context)
             return await uu(await one(request, context), context)
 
-        return handler._replace(unary_unary=unary_unary)
+        return rebuild(handler, behavior=unary_unary)
     if handler.stream_unary is not None:
         su = handler.stream_unary
 
@@ -124,7 +125,7 @@ def _aio_wrap(
             await before(context)
             return await su(many(requests, context), context)
 
-        return handler._replace(stream_unary=stream_unary)
+        return rebuild(handler, behavior=stream_unary)
 
     def streaming(behavior: Any, stream_in: bool) -> Any:
         async def responses(request: Any, context: Any) -> AsyncIterator[Any]:
@@ -140,8 +141,8 @@ def _aio_wrap(
         return responses
 
     if handler.unary_stream is not None:
-        return handler._replace(unary_stream=streaming(handler.unary_stream, False))
-    return handler._replace(stream_stream=streaming(handler.stream_stream, True))
+        return rebuild(handler, behavior=streaming(handler.unary_stream, False))
+    return rebuild(handler, behavior=streaming(handler.stream_stream, True))
 
 
 def _bad_request_message(method: str) -> str:
@@ -254,12 +255,12 @@ def _sync_wrap(handler: Any, before: Callable[[Any], None], own_context: bool) -
         return run
 
     if handler.unary_unary is not None:
-        return handler._replace(unary_unary=unary(handler.unary_unary))
+        return rebuild(handler, behavior=unary(handler.unary_unary))
     if handler.stream_unary is not None:
-        return handler._replace(stream_unary=unary(handler.stream_unary))
+        return rebuild(handler, behavior=unary(handler.stream_unary))
     if handler.unary_stream is not None:
-        return handler._replace(unary_stream=streaming(handler.unary_stream))
-    return handler._replace(stream_stream=streaming(handler.stream_stream))
+        return rebuild(handler, behavior=streaming(handler.unary_stream))
+    return rebuild(handler, behavior=streaming(handler.stream_stream))
 
 
 class SyncSecurityBinder(_Cached, grpc.ServerInterceptor):
@@ -291,7 +292,7 @@ class SyncSecurityEnforcer(_Cached, grpc.ServerInterceptor):
         guard = self.guard
         deserialize = handler.request_deserializer
         if deserialize is not None:
-            handler = handler._replace(request_deserializer=None)
+            handler = rebuild(handler, request_deserializer=None)
 
         def parse(raw: Any, context: Any) -> Any:
             if deserialize is None:
@@ -312,7 +313,7 @@ class SyncSecurityEnforcer(_Cached, grpc.ServerInterceptor):
                 _sync_enforce(guard, method, context)
                 return uu(parse(request, context), context)
 
-            return handler._replace(unary_unary=unary_unary)
+            return rebuild(handler, behavior=unary_unary)
         if handler.stream_unary is not None:
             su = handler.stream_unary
 
@@ -320,7 +321,7 @@ class SyncSecurityEnforcer(_Cached, grpc.ServerInterceptor):
                 _sync_enforce(guard, method, context)
                 return su(parse_all(requests, context), context)
 
-            return handler._replace(stream_unary=stream_unary)
+            return rebuild(handler, behavior=stream_unary)
         if handler.unary_stream is not None:
             us = handler.unary_stream
 
@@ -328,14 +329,14 @@ class SyncSecurityEnforcer(_Cached, grpc.ServerInterceptor):
                 _sync_enforce(guard, method, context)
                 yield from us(parse(request, context), context)
 
-            return handler._replace(unary_stream=unary_stream)
+            return rebuild(handler, behavior=unary_stream)
         ss = handler.stream_stream
 
         def stream_stream(requests: Any, context: Any) -> Iterator[Any]:
             _sync_enforce(guard, method, context)
             yield from ss(parse_all(requests, context), context)
 
-        return handler._replace(stream_stream=stream_stream)
+        return rebuild(handler, behavior=stream_stream)
 
 
 def aio_server_interceptors(guard: Guard, observability: list[Any]) -> list[Any]:

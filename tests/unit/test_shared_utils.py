@@ -126,3 +126,26 @@ def test_call_details_replace_only_what_is_named() -> None:
         "/pkg.S/M", 3.0, creds, False)
     assert list(moved.metadata) == [("b", "2")]
     assert aio_details(original, timeout=None).timeout is None
+
+
+@pytest.mark.parametrize("kind", ["unary_unary", "unary_stream", "stream_unary", "stream_stream"])
+def test_rebuild_handler_keeps_kind_and_serializers(kind: str) -> None:
+    import grpc
+
+    from libs.handlers import rebuild
+
+    def behavior(request, context):
+        return request
+
+    def wrapped(request, context):
+        return request
+
+    make = getattr(grpc, f"{kind}_rpc_method_handler")
+    handler = make(behavior, request_deserializer=bytes.upper, response_serializer=bytes.lower)
+    new = rebuild(handler, behavior=wrapped)
+    assert getattr(new, kind) is wrapped
+    assert (new.request_streaming, new.response_streaming) == (
+        handler.request_streaming, handler.response_streaming)
+    assert new.request_deserializer is bytes.upper and new.response_serializer is bytes.lower
+    raw = rebuild(handler, request_deserializer=None)
+    assert raw.request_deserializer is None and getattr(raw, kind) is behavior

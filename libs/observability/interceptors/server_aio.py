@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 from grpc import aio
 
+from libs.handlers import rebuild
 from libs.observability.callmeta import RpcKind
 from libs.observability.correlation import CORRELATION_HEADER
 from libs.observability.errors import RpcError
@@ -61,12 +62,12 @@ class AioServerInterceptor(aio.ServerInterceptor):
         if obs is None:
             return handler
         if kind is RpcKind.UNARY:
-            return handler._replace(unary_unary=_unary_behavior(obs, handler.unary_unary, False))
+            return rebuild(handler, behavior=_unary_behavior(obs, handler.unary_unary, False))
         if kind is RpcKind.CLIENT_STREAM:
-            return handler._replace(stream_unary=_unary_behavior(obs, handler.stream_unary, True))
+            return rebuild(handler, behavior=_unary_behavior(obs, handler.stream_unary, True))
         if kind is RpcKind.SERVER_STREAM:
-            return handler._replace(unary_stream=_stream_behavior(obs, handler.unary_stream, False))
-        return handler._replace(stream_stream=_stream_behavior(obs, handler.stream_stream, True))
+            return rebuild(handler, behavior=_stream_behavior(obs, handler.unary_stream, False))
+        return rebuild(handler, behavior=_stream_behavior(obs, handler.stream_stream, True))
 
 
 _NOT_FOUND = "Method not found!"  # grpc's own details for an unknown method

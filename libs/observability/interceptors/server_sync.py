@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 
+from libs.handlers import rebuild
 from libs.observability.callmeta import RpcKind
 from libs.observability.correlation import CORRELATION_HEADER
 from libs.observability.errors import RpcError
@@ -57,15 +58,15 @@ class ServerInterceptor(grpc.ServerInterceptor):
             return handler
         if kind is RpcKind.UNARY:
             behavior = handler.unary_unary
-            return handler._replace(unary_unary=_unary_behavior(obs, behavior, False))
+            return rebuild(handler, behavior=_unary_behavior(obs, behavior, False))
         if kind is RpcKind.CLIENT_STREAM:
             behavior = handler.stream_unary
-            return handler._replace(stream_unary=_unary_behavior(obs, behavior, True))
+            return rebuild(handler, behavior=_unary_behavior(obs, behavior, True))
         if kind is RpcKind.SERVER_STREAM:
             behavior = handler.unary_stream
-            return handler._replace(unary_stream=_stream_behavior(obs, behavior, False))
+            return rebuild(handler, behavior=_stream_behavior(obs, behavior, False))
         behavior = handler.stream_stream
-        return handler._replace(stream_stream=_stream_behavior(obs, behavior, True))
+        return rebuild(handler, behavior=_stream_behavior(obs, behavior, True))
 
 
 _NOT_FOUND = "Method not found!"  # grpc's own details for an unknown method
