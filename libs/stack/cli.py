@@ -154,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
         rows = stack.rows()
         auth = _auth_summary(stack)
         if args.json:
-            print(json.dumps({"offset": offset, "services": rows, "auth": auth}), flush=True)
+            print(json.dumps({"offset": offset, "services": rows, "auth": auth,
+                              "display": stack.display}), flush=True)
         else:
             print(table.render(rows, ["service", "pid", "grpc", "metrics", "health"]))
             if auth["mode"] == "token":
@@ -165,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
             if stack.display is not None:
                 demo_row = next((r for r in rows if r["service"] == "demo"), None)
                 print(f"display: {stack.display} (the stack's own Xvfb)"
-                      + (f"; demo window log: {demo_row['log']}" if demo_row else ""))
+                      + (f"; demo window log: {demo_row['log']}"
+                         if demo_row and demo_row["log"] != "-" else ""))
             print("\nready — Ctrl-C stops the stack", flush=True)
         while signals.received is None:
             for child in stack.exited():

@@ -155,6 +155,7 @@ def test_every_readme_example_runs_green_on_bytebot_up(up, tmp_path):
     demo = stack.services.get("demo")
     assert demo is not None, f"bytebot up opened no demo window: {stack.endpoints}"
     assert Path(demo["log"]) == stack.var_dir / "log" / "demo.log"
+    assert stack.endpoints["display"] == demo["display"]  # the stack's own Xvfb
     assert not _visible_text(stack, "Submitted:"), "the demo starts in the submitted state"
 
     env = {
