@@ -52,7 +52,17 @@ class DemoApp:
         for name in FILES:
             files.insert("end", name)
         files.pack(pady=10)
-        root.after(300, lambda: self.log("ready"))
+        self.root = root
+        root.after(300, self._ready)
+
+    def _ready(self) -> None:
+        """"ready" once the window is mapped and laid out: a screenshot taken after it shows
+        the widgets where a click will find them."""
+        if not self.root.winfo_viewable():
+            self.root.after(100, self._ready)
+            return
+        self.root.update_idletasks()
+        self.log("ready")
 
     def log(self, line: str) -> None:
         print(line, flush=True)  # the stack's var/log/demo.log
