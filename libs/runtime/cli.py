@@ -1,9 +1,9 @@
 """`bytebot` — the one command-line entry point (pyproject: `bytebot = "libs.runtime.cli:main"`).
 
-    bytebot serve <tasks-api|tasks-worker|computer|inference|telemetry> \
+    bytebot serve <tasks-api|tasks-worker|computer|inference|telemetry|...> \
         [--grpc-port N] [--http-port M] [--set field=value ...]
     bytebot serve some.module:ENTRY          # any ServiceEntry by import path (tests, tools)
-    bytebot services                         # the names `serve` knows
+    bytebot services                         # the services `serve` knows, with their ports
 
 Extending it — other subcommands live in their own modules and are imported only when
 used, so `bytebot serve computer` never imports the tasks database code:
@@ -15,7 +15,8 @@ its handler with `parser.set_defaults(func=run)`; `run(args) -> int | None` is t
 Only the module of the subcommand being run is imported (plus, for `--help`, all of them;
 a module that does not exist yet is listed as "not installed" instead of breaking the CLI).
 
-Services: `SERVICES[name] = "module:ATTRIBUTE"` (a `ServiceEntry`), resolved lazily too.
+Services are not listed here: they come from the service registry (libs.runtime.registry,
+the pyproject table `[project.entry-points."bytebot.services"]`), resolved lazily too.
 """
 
 from __future__ import annotations
@@ -26,15 +27,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from libs.runtime import registry
 from libs.runtime.config import SettingsError, parse_assignments
-
-SERVICES: dict[str, str] = {
-    "tasks-api": "services.tasks.main:API_ENTRY",
-    "tasks-worker": "services.tasks.main:WORKER_ENTRY",
-    "computer": "services.computer.main:ENTRY",
-    "inference": "services.inference.main:ENTRY",
-    "telemetry": "services.telemetry.main:ENTRY",
-}
 
 # name → ("module:register_function", one-line help). Add yours here.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -67,17 +61,22 @@ def resolve(path: str) -> Any:
         raise CliError(f"module {module_name} has no {attribute}") from None
 
 
+def _known() -> list[str]:
+    # the registered names, without importing any service's module
+    return sorted(registry.registrations())
+
+
 def resolve_service(name: str) -> Any:
     if ":" in name:
         entry = resolve(name)
-    elif name in SERVICES:
+    elif name in registry.registrations():
         try:
-            entry = resolve(SERVICES[name])
-        except CliError as exc:
+            entry = resolve(registry.definition(name).entry)
+        except (CliError, registry.RegistryError) as exc:
             raise CliError(f"service {name!r} is not available: {exc}") from None
     else:
         raise CliError(
-            f"unknown service {name!r}; known: {', '.join(SERVICES)} (or package.module:ENTRY)"
+            f"unknown service {name!r}; known: {', '.join(_known())} (or package.module:ENTRY)"
         )
     from libs.runtime.server import ServiceEntry
 
@@ -109,7 +108,7 @@ def _register_serve(subparsers: Any) -> None:
         help="run one service until SIGTERM",
         description="Run one service (gRPC + HTTP ops port) until SIGTERM/SIGINT, then drain.",
     )
-    parser.add_argument("service", help=f"one of {', '.join(SERVICES)}, or package.module:ENTRY")
+    parser.add_argument("service", help=f"one of {', '.join(_known())}, or package.module:ENTRY")
     parser.add_argument("--grpc-port", type=int, help="gRPC port (0: a free port)")
     parser.add_argument("--http-port", type=int, help="HTTP ops port: /metrics, /health/*")
     parser.add_argument("--log-level", help="debug, info, warning, error")
@@ -123,8 +122,9 @@ def _register_serve(subparsers: Any) -> None:
 
 
 def _list_services(_args: argparse.Namespace) -> int:
-    for name, path in SERVICES.items():
-        print(f"{name:14} {path}")
+    for d in registry.definitions():
+        print(f"{d.name:14} grpc {d.grpc_port:<6} http {d.http_port:<6} "
+              f"job {d.job:20} {d.entry}")
     return 0
 
 

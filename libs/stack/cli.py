@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from libs.console import table
-from libs.stack.layout import SERVICE_NAMES
+from libs.stack.layout import service_names
 from libs.stack.stack import LocalStack, StackError, StackOptions, free_offset
 from libs.stack.supervisor import describe_exit
 
@@ -43,10 +43,11 @@ def _offset(text: str) -> int | str:
 
 def _services(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in SERVICE_NAMES]
+    known = service_names()  # the registry (libs.runtime.registry)
+    unknown = [n for n in names if n not in known]
     if unknown:
         raise argparse.ArgumentTypeError(
-            f"unknown service(s) {', '.join(unknown)}; known: {', '.join(SERVICE_NAMES)}"
+            f"unknown service(s) {', '.join(unknown)}; known: {', '.join(known)}"
         )
     return names
 
@@ -55,7 +56,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "up",
         help="run the whole stack locally, one process per service",
-        description="Start tasks-api, tasks-worker, computer, inference and telemetry as "
+        description="Start every registered service (tasks-api, tasks-worker, computer, "
+        "inference, telemetry, ...: pyproject [project.entry-points.\"bytebot.services\"]) as "
         "separate `bytebot serve` processes, print their endpoints, and stop them all "
         "gracefully on Ctrl-C or SIGTERM.",
     )
@@ -64,7 +66,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="listen address of every service")
     parser.add_argument("--var-dir", type=Path, default=Path("var"),
                         help="SQLite file, logs and Prometheus data (default ./var)")
-    parser.add_argument("--only", type=_services, default=list(SERVICE_NAMES),
+    parser.add_argument("--only", type=_services, default=list(service_names()),
                         help="comma-separated subset of the services")
     parser.add_argument("--with-prometheus", action="store_true",
                         help="also run Prometheus (port 9090 + offset) scraping the stack, and "

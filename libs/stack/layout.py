@@ -1,13 +1,17 @@
 """The local stack's layout: which services `bytebot up` runs and on which ports.
 
-One table (docs/runtime-api.md "Default ports") shared by `bytebot up`, the telemetry
-service's default fleet and the people-facing CLI's default targets, so a port is written
-down once. `offset` shifts every port (tests run a second stack on free ports).
+Derived from the service registry (libs.runtime.registry: the pyproject table
+`[project.entry-points."bytebot.services"]`), so a service and its ports are written down
+once and a newly registered service is part of `bytebot up`, `--only`, the telemetry
+service's default fleet and the CLIs' default targets. `offset` shifts every port (tests run
+a second stack on free ports).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from libs.runtime import registry
 
 
 @dataclass(frozen=True)
@@ -30,27 +34,36 @@ class StackService:
         return f"http://{host}:{self.http_port}"
 
 
-# Start order matters: the worker calls computer + inference and the tasks API's database.
-LOCAL_STACK: tuple[StackService, ...] = (
-    StackService("tasks-api", 50051, 9464, "BYTEBOT_TASKS_ADDRESS"),
-    StackService("tasks-worker", 50052, 9465, "BYTEBOT_TASKS_WORKER_ADDRESS"),
-    StackService("computer", 50053, 9466, "BYTEBOT_COMPUTER_ADDRESS"),
-    StackService("inference", 50054, 9467, "BYTEBOT_INFERENCE_ADDRESS"),
-    StackService("telemetry", 50055, 9468, "BYTEBOT_TELEMETRY_ADDRESS"),
-)
+def _from_registry() -> tuple[StackService, ...]:
+    # start order = the registry's order (by gRPC port): the worker needs the tasks API's
+    # database migrated first
+    return tuple(StackService(d.name, d.grpc_port, d.http_port, d.address_variable)
+                 for d in registry.definitions())
 
-SERVICE_NAMES: tuple[str, ...] = tuple(s.name for s in LOCAL_STACK)
+
+def service_names() -> tuple[str, ...]:
+    return tuple(s.name for s in _from_registry())
+
+
+def __getattr__(name: str) -> object:
+    # LOCAL_STACK / SERVICE_NAMES as before, computed when read rather than at import time:
+    # the registry imports each service's config module, and telemetry's imports this one
+    if name == "LOCAL_STACK":
+        return _from_registry()
+    if name == "SERVICE_NAMES":
+        return service_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def local_stack(offset: int = 0) -> tuple[StackService, ...]:
-    return tuple(s.shifted(offset) for s in LOCAL_STACK)
+    return tuple(s.shifted(offset) for s in _from_registry())
 
 
 def by_name(name: str, offset: int = 0) -> StackService:
     for service in local_stack(offset):
         if service.name == name:
             return service
-    raise KeyError(f"unknown service {name!r}; known: {', '.join(SERVICE_NAMES)}")
+    raise KeyError(f"unknown service {name!r}; known: {', '.join(service_names())}")
 
 
 def grpc_targets(offset: int = 0, host: str = "127.0.0.1") -> dict[str, str]:
@@ -62,11 +75,10 @@ def metrics_urls(offset: int = 0, host: str = "127.0.0.1") -> dict[str, str]:
 
 
 __all__ = [
-    "LOCAL_STACK",
-    "SERVICE_NAMES",
     "StackService",
     "by_name",
     "grpc_targets",
     "local_stack",
     "metrics_urls",
+    "service_names",
 ]

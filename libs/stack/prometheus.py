@@ -10,16 +10,9 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from libs.runtime import registry
 from libs.stack.layout import StackService
 
-# Job names of deploy/prometheus (prometheus.yml / prometheus.local.yml).
-JOB_NAMES: dict[str, str] = {
-    "tasks-api": "bytebot-api",
-    "tasks-worker": "bytebot-worker",
-    "computer": "bytebot-computer",
-    "inference": "bytebot-inference",
-    "telemetry": "bytebot-telemetry",
-}
 DEFAULT_PORT = 9090
 # node_exporter's standard port, shifted by the stack's offset like every other port
 NODE_EXPORTER_PORT = 9100
@@ -38,7 +31,17 @@ NODE_FS_TYPES_EXCLUDE = (
 
 
 def job_name(service: str) -> str:
-    return JOB_NAMES.get(service, f"bytebot-{service}")
+    """The service's job in deploy/prometheus, from its registration (libs.runtime.registry);
+    an unregistered name gets bytebot-<name>."""
+    try:
+        return registry.definition(service).job
+    except KeyError:
+        return f"bytebot-{service}"
+
+
+def job_names() -> dict[str, str]:
+    """service name -> job name of every registered service."""
+    return {d.name: d.job for d in registry.definitions()}
 
 
 def scrape_config(
@@ -105,6 +108,6 @@ def command(binary: str, config: Path, data_dir: Path, listen: str) -> list[str]
     ]
 
 
-__all__ = ["DEFAULT_PORT", "JOB_NAMES", "NODE_EXPORTER_JOB", "NODE_EXPORTER_PORT", "command",
-           "find_binary", "find_node_exporter", "job_name", "node_exporter_command",
+__all__ = ["DEFAULT_PORT", "NODE_EXPORTER_JOB", "NODE_EXPORTER_PORT", "command",
+           "find_binary", "find_node_exporter", "job_name", "job_names", "node_exporter_command",
            "scrape_config"]

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from libs.stack import demo, prometheus
 from libs.stack.auth import StackAuth, generate
-from libs.stack.layout import SERVICE_NAMES, StackService, local_stack
+from libs.stack.layout import StackService, local_stack, service_names
 from libs.stack.supervisor import Child, Supervisor, describe_exit
 
 if TYPE_CHECKING:
@@ -52,7 +52,8 @@ class StackOptions:
     offset: int = 0
     host: str = "127.0.0.1"
     var_dir: Path = Path("var")
-    services: Sequence[str] = SERVICE_NAMES
+    # default: every registered service (libs.runtime.registry)
+    services: Sequence[str] = field(default_factory=service_names)
     with_prometheus: bool = False
     # seconds for one service to become ready (inference loads OCR models; computer Xvfb)
     startup_timeout: float = 120.0
@@ -105,9 +106,10 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
 
 class LocalStack:
     def __init__(self, options: StackOptions) -> None:
-        unknown = [s for s in options.services if s not in SERVICE_NAMES]
+        known = service_names()
+        unknown = [s for s in options.services if s not in known]
         if unknown:
-            raise StackError(f"unknown service(s) {unknown}; known: {', '.join(SERVICE_NAMES)}")
+            raise StackError(f"unknown service(s) {unknown}; known: {', '.join(known)}")
         self.options = options
         self.var_dir = options.var_dir.resolve()
         self.services: tuple[StackService, ...] = tuple(

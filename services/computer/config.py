@@ -5,13 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bytebot.computer.v1 import computer_pb2
+
 from libs.runtime.config import ServiceSettings
+from libs.runtime.registry import ServiceDefinition
+
+# The registration (pyproject [project.entry-points."bytebot.services"], libs.runtime.registry)
+SERVICE = ServiceDefinition(
+    name="computer",
+    grpc_port=50053,
+    http_port=9466,
+    entry="services.computer.main:ENTRY",
+    grpc_services=(computer_pb2.DESCRIPTOR.services_by_name["ComputerService"].full_name,),
+    prometheus_job="bytebot-computer",
+    address_env="BYTEBOT_COMPUTER_ADDRESS",
+)
 
 
 @dataclass
 class ComputerSettings(ServiceSettings):
-    grpc_port: int = 50053
-    http_port: int = 9466
+    grpc_port: int = SERVICE.grpc_port
+    http_port: int = SERVICE.http_port
     # The X display to drive (":0", ":99"…). Unset: $DISPLAY; when that is unset too and Xvfb
     # is installed, the service starts its own Xvfb and stops it on shutdown.
     display: str | None = None

@@ -5,10 +5,10 @@ from __future__ import annotations
 from bytebot.computer.v1 import computer_pb2_grpc
 
 from libs.runtime.server import RuntimeContext, ServiceEntry, ServiceSpec, StartupStep
-from services.computer.config import ComputerSettings
+from services.computer.config import SERVICE, ComputerSettings
 from services.computer.servicer import ComputerServicer
 
-SERVICE_NAME = "bytebot.computer.v1.ComputerService"
+SERVICE_NAME = SERVICE.grpc_services[0]  # from the generated descriptor
 
 
 def build(settings: ComputerSettings, runtime: RuntimeContext) -> ServiceSpec:
@@ -22,4 +22,4 @@ def build(settings: ComputerSettings, runtime: RuntimeContext) -> ServiceSpec:
     )
 
 
-ENTRY = ServiceEntry(name="computer", settings_cls=ComputerSettings, build=build)
+ENTRY = ServiceEntry(name=SERVICE.name, settings_cls=ComputerSettings, build=build)

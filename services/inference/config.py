@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bytebot.inference.v1 import inference_pb2
+
 from libs.runtime.config import ServiceSettings
+from libs.runtime.registry import ServiceDefinition
+
+# The registration (pyproject [project.entry-points."bytebot.services"], libs.runtime.registry)
+SERVICE = ServiceDefinition(
+    name="inference",
+    grpc_port=50054,
+    http_port=9467,
+    entry="services.inference.main:ENTRY",
+    grpc_services=(inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name,),
+    prometheus_job="bytebot-inference",
+    address_env="BYTEBOT_INFERENCE_ADDRESS",
+)
 
 MIB = 1024 * 1024
 
 
 @dataclass
 class InferenceSettings(ServiceSettings):
-    grpc_port: int = 50054
-    http_port: int = 9467
+    grpc_port: int = SERVICE.grpc_port
+    http_port: int = SERVICE.http_port
     # "auto" (coreml on macOS with the Core ML bridge, else cpu), "cpu" or "coreml".
     backend: str = "auto"
     # Requests running OCR at once (a thread pool; Tesseract releases the GIL).

@@ -5,10 +5,10 @@ from __future__ import annotations
 from bytebot.inference.v1 import inference_pb2_grpc
 
 from libs.runtime.server import RuntimeContext, ServiceEntry, ServiceSpec, StartupStep
-from services.inference.config import InferenceSettings
+from services.inference.config import SERVICE, InferenceSettings
 from services.inference.servicer import InferenceServicer
 
-SERVICE_NAME = "bytebot.inference.v1.InferenceService"
+SERVICE_NAME = SERVICE.grpc_services[0]  # from the generated descriptor
 
 
 def build(settings: InferenceSettings, runtime: RuntimeContext) -> ServiceSpec:
@@ -22,4 +22,4 @@ def build(settings: InferenceSettings, runtime: RuntimeContext) -> ServiceSpec:
     )
 
 
-ENTRY = ServiceEntry(name="inference", settings_cls=InferenceSettings, build=build)
+ENTRY = ServiceEntry(name=SERVICE.name, settings_cls=InferenceSettings, build=build)

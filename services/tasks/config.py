@@ -5,7 +5,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bytebot.tasks.v1 import tasks_pb2
+
 from libs.runtime.config import ServiceSettings
+from libs.runtime.registry import ServiceDefinition
+
+# The registrations (pyproject [project.entry-points."bytebot.services"], libs.runtime.registry)
+API_SERVICE = ServiceDefinition(
+    name="tasks-api",
+    grpc_port=50051,
+    http_port=9464,
+    entry="services.tasks.main:API_ENTRY",
+    grpc_services=(tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,),
+    prometheus_job="bytebot-api",
+    address_env="BYTEBOT_TASKS_ADDRESS",
+)
+# the worker serves only health (and reflection) on its gRPC port
+WORKER_SERVICE = ServiceDefinition(
+    name="tasks-worker",
+    grpc_port=50052,
+    http_port=9465,
+    entry="services.tasks.main:WORKER_ENTRY",
+    prometheus_job="bytebot-worker",
+    address_env="BYTEBOT_TASKS_WORKER_ADDRESS",
+)
 
 
 @dataclass
@@ -34,8 +57,8 @@ class TasksSettings(ServiceSettings):
 
 @dataclass
 class TasksApiSettings(TasksSettings):
-    grpc_port: int = 50051
-    http_port: int = 9464
+    grpc_port: int = API_SERVICE.grpc_port
+    http_port: int = API_SERVICE.http_port
     # WatchTask wake-ups from other processes. PostgreSQL: LISTEN/NOTIFY wakes watchers at
     # once; each stream also re-reads every watch_poll_seconds (unset: 5 s) as a safety net.
     # SQLite (no cross-process signal): one poll per process of the events appended since
@@ -53,8 +76,8 @@ def _default_dependencies() -> list[str]:
 
 @dataclass
 class TasksWorkerSettings(TasksSettings):
-    grpc_port: int = 50052
-    http_port: int = 9465
+    grpc_port: int = WORKER_SERVICE.grpc_port
+    http_port: int = WORKER_SERVICE.http_port
     computer_address: str = "127.0.0.1:50053"
     inference_address: str = "127.0.0.1:50054"
     # Readiness checks of the worker: any of database, computer, inference. The worker only

@@ -20,7 +20,13 @@ from libs.observability.logging import get_logger
 from libs.runtime.retry import RetryBudget
 from libs.runtime.server import RuntimeContext, ServiceEntry, ServiceSpec, StartupStep
 from services.tasks import migrate
-from services.tasks.config import TasksApiSettings, TasksSettings, TasksWorkerSettings
+from services.tasks.config import (
+    API_SERVICE,
+    WORKER_SERVICE,
+    TasksApiSettings,
+    TasksSettings,
+    TasksWorkerSettings,
+)
 from services.tasks.db import Database, describe_url
 from services.tasks.executor import RetryPolicy, StepExecutor
 from services.tasks.metrics import (
@@ -42,7 +48,7 @@ from services.tasks.worker import TaskWorker, WorkerOptions, default_worker_id
 
 log = get_logger(__name__)
 
-SERVICE_NAME = "bytebot.tasks.v1.TaskService"
+SERVICE_NAME = API_SERVICE.grpc_services[0]  # from the generated descriptor
 KNOWN_DEPENDENCIES = ("database", "computer", "inference")
 
 
@@ -246,7 +252,7 @@ def build_worker(settings: TasksWorkerSettings, runtime: RuntimeContext) -> Serv
     )
 
 
-API_ENTRY = ServiceEntry(name="tasks-api", settings_cls=TasksApiSettings, build=build_api)
+API_ENTRY = ServiceEntry(name=API_SERVICE.name, settings_cls=TasksApiSettings, build=build_api)
 WORKER_ENTRY = ServiceEntry(
-    name="tasks-worker", settings_cls=TasksWorkerSettings, build=build_worker
+    name=WORKER_SERVICE.name, settings_cls=TasksWorkerSettings, build=build_worker
 )

@@ -22,9 +22,12 @@ from bytebot.tasks.v1 import tasks_pb2, tasks_pb2_grpc
 from google.protobuf import json_format, timestamp_pb2
 
 from libs.console import table
+from libs.runtime import registry
 
-DEFAULT_TARGET = "127.0.0.1:50051"
-TARGET_ENV = "BYTEBOT_TASKS_ADDRESS"
+# from the tasks API's registration (libs.runtime.registry), not written again here
+_API = registry.definition("tasks-api")
+DEFAULT_TARGET = _API.grpc_target()
+TARGET_ENV = _API.address_variable
 # How long `task watch` keeps trying to resume a stream the API broke.
 WATCH_RESUME_SECONDS = 60.0
 ERROR_WIDTH = 60  # `list` cuts longer errors (`get` shows them whole)

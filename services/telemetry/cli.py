@@ -19,8 +19,12 @@ import sys
 from typing import Any
 
 from libs.console import table
+from libs.runtime import registry
 
-DEFAULT_TARGET = "127.0.0.1:50055"
+# from the telemetry service's registration (libs.runtime.registry), not written again here
+_TELEMETRY = registry.definition("telemetry")
+DEFAULT_TARGET = _TELEMETRY.grpc_target()
+TARGET_ENV = _TELEMETRY.address_variable
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
@@ -33,7 +37,7 @@ def parse_duration(text: str) -> float:
 
 
 def _target(args: argparse.Namespace) -> str:
-    return args.target or os.environ.get("BYTEBOT_TELEMETRY_ADDRESS") or DEFAULT_TARGET
+    return args.target or os.environ.get(TARGET_ENV) or DEFAULT_TARGET
 
 
 def _stub(args: argparse.Namespace) -> Any:
@@ -166,8 +170,8 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", help=f"telemetry service (default $BYTEBOT_TELEMETRY_"
-                        f"ADDRESS or {DEFAULT_TARGET})")
+    parser.add_argument("--target", help=f"telemetry service (default ${TARGET_ENV} "
+                        f"or {DEFAULT_TARGET})")
     parser.add_argument("--json", action="store_true", help="print the response as JSON")
     parser.add_argument("--timeout", type=float, default=15.0, help="RPC deadline, seconds")
 

@@ -9,14 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bytebot.telemetry.v1 import telemetry_pb2
+
 from libs.runtime.config import ServiceSettings, SettingsError
+from libs.runtime.registry import ServiceDefinition
 from libs.stack.layout import grpc_targets, metrics_urls
+
+# The registration (pyproject [project.entry-points."bytebot.services"], libs.runtime.registry)
+SERVICE = ServiceDefinition(
+    name="telemetry",
+    grpc_port=50055,
+    http_port=9468,
+    entry="services.telemetry.main:ENTRY",
+    grpc_services=(telemetry_pb2.DESCRIPTOR.services_by_name["TelemetryService"].full_name,),
+    prometheus_job="bytebot-telemetry",
+    address_env="BYTEBOT_TELEMETRY_ADDRESS",
+)
 
 
 @dataclass
 class TelemetrySettings(ServiceSettings):
-    grpc_port: int = 50055
-    http_port: int = 9468
+    grpc_port: int = SERVICE.grpc_port
+    http_port: int = SERVICE.http_port
     # The fleet: service name → gRPC target probed through grpc.health.v1. The order is the
     # order of every answer. Default: the local stack (`bytebot up`).
     services: dict[str, str] = field(default_factory=grpc_targets)

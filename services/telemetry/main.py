@@ -5,10 +5,10 @@ from __future__ import annotations
 from bytebot.telemetry.v1 import telemetry_pb2_grpc
 
 from libs.runtime.server import RuntimeContext, ServiceEntry, ServiceSpec, StartupStep
-from services.telemetry.config import TelemetrySettings
+from services.telemetry.config import SERVICE, TelemetrySettings
 from services.telemetry.servicer import TelemetryServicer
 
-SERVICE_NAME = "bytebot.telemetry.v1.TelemetryService"
+SERVICE_NAME = SERVICE.grpc_services[0]  # from the generated descriptor
 
 
 def build(settings: TelemetrySettings, runtime: RuntimeContext) -> ServiceSpec:
@@ -22,4 +22,4 @@ def build(settings: TelemetrySettings, runtime: RuntimeContext) -> ServiceSpec:
     )
 
 
-ENTRY = ServiceEntry(name="telemetry", settings_cls=TelemetrySettings, build=build)
+ENTRY = ServiceEntry(name=SERVICE.name, settings_cls=TelemetrySettings, build=build)

@@ -16,11 +16,13 @@ def test_unknown_service_is_a_clear_error(capsys):
 
 
 def test_service_whose_module_does_not_exist_yet(capsys, monkeypatch):
-    monkeypatch.setitem(cli.SERVICES, "ghost", "services.ghost.main:ENTRY")
+    from libs.runtime import registry
+
+    monkeypatch.setitem(registry.registrations(), "ghost", "services.ghost.config:SERVICE")
     assert cli.main(["serve", "ghost"]) == 2
     err = capsys.readouterr().err
     assert "service 'ghost' is not available" in err
-    assert "module services.ghost.main does not exist (yet)" in err
+    assert "services.ghost.config:SERVICE" in err and "No module named 'services.ghost'" in err
 
 
 @pytest.mark.parametrize(
