@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from libs.runtime import registry
 from libs.security.tokens import new_token
 from tests.deploy.tooling import (
     DEPLOY,
@@ -26,13 +27,11 @@ OVERLAY = KUBERNETES_DIR / "overlays" / "production"
 # the Secrets people create by hand (placeholders only; not part of the kustomization)
 SECRET_EXAMPLES = sorted(OVERLAY.glob("*.example.yaml"))
 AUTH_MODES = ("token", "jwt", "token+jwt")
-# Deployment -> (bytebot serve <name>, gRPC port, HTTP ops port): docs/runtime-api.md
+# Deployment -> (bytebot serve <name>, gRPC port, HTTP ops port), from the service registry
+# (libs/runtime/registry.py; the Deployment is named like the Prometheus job), so a newly
+# registered service without its manifest fails here
 SERVICES = {
-    "bytebot-api": ("tasks-api", 50051, 9464),
-    "bytebot-worker": ("tasks-worker", 50052, 9465),
-    "bytebot-computer": ("computer", 50053, 9466),
-    "bytebot-inference": ("inference", 50054, 9467),
-    "bytebot-telemetry": ("telemetry", 50055, 9468),
+    d.job: (d.name, d.grpc_port, d.http_port) for d in registry.definitions()
 }
 
 
