@@ -180,3 +180,55 @@ def test_bad_registrations_say_what_is_wrong(monkeypatch):
             registry.definition("nope")
     finally:
         registry.definition.cache_clear()
+
+
+def test_bytebot_serve_runs_it_and_health_knows_its_descriptor_name(throwaway):
+    """`bytebot serve throwaway` (a fresh process finding the registration by entry point)
+    serves, and the health service answers for the name taken from the descriptor."""
+    import json
+    import queue
+    import signal
+    import threading
+
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "protos"), str(throwaway)])
+    env.setdefault("OTEL_TRACES_EXPORTER", "none")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "libs.runtime.cli", "serve", "throwaway", "--grpc-port", "0",
+         "--http-port", "0"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    seen: list[str] = []
+    target = ""
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=60)
+            except queue.Empty:
+                pytest.fail("no 'service started' within 60 s:\n" + "".join(seen))
+            seen.append(line)
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("message") == "service listening":
+                target = entry["grpc"]
+            if entry.get("message") == "service started":
+                break
+        assert entry["service"] == "throwaway"  # the ServiceEntry its registration names
+        with grpc.insecure_channel(target) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service="bytebot.testing.v1.ConformanceService"),
+                timeout=10)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
