@@ -53,28 +53,35 @@ from services.tasks.testing.partition_cluster import (  # noqa: E402
     readiness,
     restart,
     rows,
-    stale_writes,
+    stale_writes_by_operation,
     start_cluster,
 )
 from services.tasks.testing.processes import ServiceProcess  # noqa: E402
 
 
 class Scrapes:
-    """The last bytebot_task_stale_writes_total seen per worker process."""
+    """The last bytebot_task_stale_writes_total{operation} seen per worker process."""
 
     def __init__(self) -> None:
-        self.last: dict[int, float] = {}
+        self.last: dict[int, dict[str, float]] = {}
 
     def scrape(self, proc: ServiceProcess) -> None:
         if proc.proc is None or proc.proc.poll() is not None or not proc.http_url:
             return
         try:
-            self.last[id(proc)] = stale_writes(proc, timeout=2)
+            self.last[id(proc)] = stale_writes_by_operation(proc, timeout=2)
         except OSError:
             pass  # cut off right now: scraped again after the heal
 
+    def by_operation(self) -> dict[str, float]:
+        total: dict[str, float] = {}
+        for seen in self.last.values():
+            for operation, value in seen.items():
+                total[operation] = total.get(operation, 0.0) + value
+        return {k: v for k, v in sorted(total.items()) if v}
+
     def total(self) -> float:
-        return sum(self.last.values())
+        return sum(self.by_operation().values())
 
 
 class Chaos(threading.Thread):
@@ -209,7 +216,8 @@ def main() -> int:
         print(f"lost:                     {len(result.lost)}")
         print(f"double-completed:         {len(result.double)}")
         print(f"stale writes refused:     {scrapes.total():g} (bytebot_task_stale_writes_total "
-              f"over {len(scrapes.last)} worker processes); attempts ended LOST in the "
+              f"over {len(scrapes.last)} worker processes, by operation: "
+              f"{scrapes.by_operation()}); attempts ended LOST in the "
               f"database: {lost_in_db}")
         print(f"partitions injected:      {chaos.partitions} (link down "
               f"{_spread(chaos.partition_s)}; ready again "

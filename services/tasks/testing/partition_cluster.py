@@ -22,6 +22,7 @@ from bytebot.tasks.v1 import tasks_pb2 as T
 from bytebot.tasks.v1 import tasks_pb2_grpc
 from google.protobuf import duration_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -182,11 +183,21 @@ def rows(db: Database, ids: list[str]) -> dict[str, Any]:
         return {r.id: r for r in conn.execute(select(tasks).where(tasks.c.id.in_(ids)))}
 
 
+def stale_writes_by_operation(worker: ServiceProcess, timeout: float = 10) -> dict[str, float]:
+    """bytebot_task_stale_writes_total{operation} of one worker process."""
+    text = urllib.request.urlopen(worker.http_url + "/metrics", timeout=timeout).read().decode()
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "bytebot_task_stale_writes_total":
+                operation = sample.labels.get("operation", "")
+                found[operation] = found.get(operation, 0.0) + sample.value
+    return found
+
+
 def stale_writes(worker: ServiceProcess, timeout: float = 10) -> float:
     """bytebot_task_stale_writes_total of one worker process (all operations)."""
-    text = urllib.request.urlopen(worker.http_url + "/metrics", timeout=timeout).read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("bytebot_task_stale_writes_total{"))
+    return sum(stale_writes_by_operation(worker, timeout).values())
 
 
 @dataclass
