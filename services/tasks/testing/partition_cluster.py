@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from bytebot.computer.v1 import action_pb2, computer_pb2
 from bytebot.tasks.v1 import tasks_pb2 as T
 from bytebot.tasks.v1 import tasks_pb2_grpc
-from google.protobuf import duration_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
@@ -33,6 +31,7 @@ from services.tasks.schema import task_attempts, task_events, tasks
 from services.tasks.testing.databases import temporary_postgres_schema
 from services.tasks.testing.netns import Host, Lab
 from services.tasks.testing.processes import ServiceProcess, stop_all
+from services.tasks.testing.steps import wait_action
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -152,19 +151,13 @@ def restart(cluster: Cluster, index: int, timeout: float = 90) -> ServiceProcess
     return new.wait_started(timeout)
 
 
-def _wait_step(ms: int) -> action_pb2.Action:
-    duration = duration_pb2.Duration()
-    duration.FromMilliseconds(ms)
-    return action_pb2.Action(wait=computer_pb2.WaitRequest(duration=duration))
-
-
 def create_tasks(target: str, n: int, tag: str, step_ms: int, steps: int = 2) -> list[str]:
     with grpc.insecure_channel(target) as channel:
         stub = tasks_pb2_grpc.TaskServiceStub(channel)
         return [
             stub.CreateTask(T.CreateTaskRequest(
                 description=f"{tag} {i}", request_id=f"{tag}-{i}",
-                steps=[_wait_step(step_ms) for _ in range(steps)]), timeout=15).task.id
+                steps=[wait_action(step_ms) for _ in range(steps)]), timeout=15).task.id
             for i in range(n)
         ]
 

@@ -17,7 +17,7 @@ from grpc_channelz.v1.channelz_pb2 import GetTopChannelsRequest
 from grpc_channelz.v1.channelz_pb2_grpc import ChannelzStub
 
 from tests.integration.runtime.conftest import ServerProcess, grpcurl_path
-from tests.integration.security.test_wiring import cli_env
+from tests.support.cli_env import cli_env
 from tests.support.stack import UpProcess
 
 CHANNELZ = "grpc.channelz.v1.Channelz"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -20,19 +19,11 @@ from libs.runtime.testing import ENTRY as MEMBER
 from libs.security.tokens import parse_tokens
 from services.telemetry.main import ENTRY as TELEMETRY
 from tests.integration.security.material import TOKENS, make_pki, write_tokens_file
+from tests.support.cli_env import cli_env
 from tests.support.stack import UpProcess
 
 REPO = Path(__file__).resolve().parents[3]
 CLI_TIMEOUT = 60
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """Our environment without any security variable of the shell, plus `extra`."""
-    env = {k: v for k, v in os.environ.items()
-           if not (k.startswith("BYTEBOT_") and ("TOKEN" in k or "TLS" in k or "AUTH" in k))}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "protos")])
-    env.update(extra)
-    return env
 
 
 def bytebot(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

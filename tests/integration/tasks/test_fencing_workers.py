@@ -25,8 +25,8 @@ from services.tasks.records import AttemptOutcome, Claim, EventType, Status, utc
 from services.tasks.schema import task_attempts
 from services.tasks.store import TaskStore
 from services.tasks.testing.processes import ServiceProcess
+from services.tasks.testing.steps import wait_ms
 from services.tasks.worker import TaskWorker, WorkerOptions
-from tests.integration.tasks.test_workers import wait_ms
 
 pytestmark = pytest.mark.slow
 

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from bytebot.common.v1 import common_pb2
 from bytebot.computer.v1 import action_pb2, computer_pb2
-from google.protobuf import duration_pb2
 from sqlalchemy import func, select
 
 from services.tasks import migrate
 from services.tasks.db import Database
-from services.tasks.records import AttemptOutcome, EventType, Status, StepInput, StepStatus
+from services.tasks.records import AttemptOutcome, EventType, Status, StepStatus
 from services.tasks.schema import task_attempts, tasks
 from services.tasks.store import TaskStore
 from services.tasks.testing.processes import ServiceProcess, stop_all
+from services.tasks.testing.steps import step, wait_ms
 
 pytestmark = pytest.mark.slow
 
@@ -34,22 +34,6 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(0.05)
-
-
-def step(action: action_pb2.Action) -> StepInput:
-    kind = action.WhichOneof("action")
-    assert kind is not None
-    return StepInput(kind=kind, action=action.SerializeToString())
-
-
-def wait_ms(ms: int) -> StepInput:
-    return step(
-        action_pb2.Action(
-            wait=computer_pb2.WaitRequest(
-                duration=duration_pb2.Duration(seconds=ms // 1000, nanos=(ms % 1000) * 1_000_000)
-            )
-        )
-    )
 
 
 @pytest.fixture
