@@ -31,6 +31,8 @@ fresh one). Stacks are measured in alternating rounds so machine load drifts ove
                 libs.observability.setup has the switch): A66's own cost is the difference;
   metrics/server  METRICS-ONLY: tracing off (OTEL_SDK_DISABLED=true), access log at warning
                 (so a successful call writes none), no auth;
+  metrics/no-a66  the same with the gRFC A66 metrics off: against metrics/server, A66's cost
+                on the smallest baseline (prod's spans and export make its difference noisy);
   grpcobs/bare  bare grpcio in the grpcio-observability venv (that plugin pins grpcio 1.85.0,
                 ours is 1.85.1): the plugin's own baseline;
   grpcobs/server  gRPC's C-core OpenTelemetry plugin (PyPI grpcio-observability, metrics only,
@@ -92,6 +94,7 @@ FAILED: dict[str, str] = {}
 A66_SWITCH = "a66" in inspect.signature(observability.setup).parameters
 STACKS = ("bare", "ours/server", "ours/echo", "ours/both", "peer/server", "peer/both",
           "prod/server", *(("prod/no-a66",) if A66_SWITCH else ()), "metrics/server",
+          *(("metrics/no-a66",) if A66_SWITCH else ()),
           "grpcobs/bare", "grpcobs/server")
 PROD = ("prod/server", "prod/no-a66")
 GRPCOBS = ("grpcobs/bare", "grpcobs/server")
@@ -160,14 +163,14 @@ def prod_security(tokens_file: str) -> Any:
     ))
 
 
-def setup_metrics_only() -> Any:
+def setup_metrics_only(a66: bool = True) -> Any:
     """Tracing off (the SDK disabled, as OTEL_SDK_DISABLED=true does for a service) and the
     access log at warning: a successful call updates metrics and writes nothing."""
     os.environ["OTEL_SDK_DISABLED"] = "true"
     devnull = open(os.devnull, "w")
     obs = observability.setup(
         "bench", "0", "bench", log_level="warning", registry=CollectorRegistry(),
-        log_stream=devnull,
+        log_stream=devnull, **({"a66": a66} if A66_SWITCH else {}),
     )
     obs.precreate([conf.SERVICE])
     return obs
@@ -235,7 +238,8 @@ def server_interceptors(stack: str, mode: str, args: argparse.Namespace) -> list
             return security.sync_interceptors(obs.server_interceptors())
         return security.aio_interceptors(obs.aio_server_interceptors())
     if family in ("ours", "metrics"):
-        obs = setup_ours() if family == "ours" else setup_metrics_only()
+        obs = setup_ours() if family == "ours" else setup_metrics_only(
+            a66=stack != "metrics/no-a66")
         return obs.server_interceptors() if mode == "sync" else obs.aio_server_interceptors()
     return peer_sync_server_interceptors() if mode == "sync" else peer_aio_server_interceptors()
 
@@ -613,6 +617,7 @@ GOALS = {  # issue 13: (sequential, 16 in flight) ratio to bare
     "prod/server": (0.85, 0.75),
     "prod/no-a66": (0.85, 0.75),
     "metrics/server": (0.95, 0.90),
+    "metrics/no-a66": (0.95, 0.90),
 }
 
 
