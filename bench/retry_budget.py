@@ -27,29 +27,20 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parents[1] / "protos"),
 ]
 
-from bytebot.computer.v1 import action_pb2, computer_pb2, computer_pb2_grpc  # noqa: E402
+from bytebot.computer.v1 import computer_pb2_grpc  # noqa: E402
 from bytebot.inference.v1 import inference_pb2_grpc  # noqa: E402
 
 from libs.runtime.client import create_channel  # noqa: E402
 from libs.runtime.retry import RetryBudget  # noqa: E402
-from services.tasks.executor import RetryPolicy, StepExecutor, StepFailedError  # noqa: E402
-from services.tasks.testing.flaky_computer import DOWN, UP, FlakyComputer  # noqa: E402
+from services.tasks.executor import RetryPolicy, StepExecutor  # noqa: E402
+from services.tasks.testing.flaky_computer import (  # noqa: E402
+    DOWN,
+    UP,
+    FlakyComputer,
+    run_steps,
+)
 
-STEP = action_pb2.Action(cursor_position=computer_pb2.CursorPositionRequest())
 UNLIMITED = {"ratio": 1.0, "max_tokens": 1e12}
-
-
-async def run_steps(executor: StepExecutor, steps: int, concurrency: int) -> list[int]:
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one() -> int:
-        async with gate:
-            try:
-                return (await executor.execute(STEP)).attempts
-            except StepFailedError as err:
-                return err.attempts
-
-    return list(await asyncio.gather(*(one() for _ in range(steps))))
 
 
 async def measure(name: str, steps: int, concurrency: int, *, channel_retries: bool,

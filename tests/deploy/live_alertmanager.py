@@ -10,10 +10,8 @@ which receiver a notification went to. Timing is kept except where the test must
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from tests.deploy.live_prometheus import PrometheusError, free_port
+from tests.deploy.live_prometheus import ReadyProcess, free_port
 from tests.deploy.tooling import ALERTMANAGER_DIR, tool
 
 CONFIG = ALERTMANAGER_DIR / "alertmanager.yml"
@@ -101,9 +99,11 @@ def webhook_config(webhook_url: str) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
-class LiveAlertmanager:
+class LiveAlertmanager(ReadyProcess):
     """`prometheus-alertmanager` on a free port with a temporary storage dir and no cluster
     peers; `stop()` (always call it) ends it."""
+
+    name = "alertmanager"
 
     def __init__(self, workdir: Path, config: str, startup_timeout: float = 30.0) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -112,48 +112,13 @@ class LiveAlertmanager:
         self.log_path = workdir / "alertmanager.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        binary = tool("prometheus-alertmanager")
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [binary, f"--config.file={self.config_path}",
+        self._start(
+            [tool("prometheus-alertmanager"), f"--config.file={self.config_path}",
              f"--storage.path={workdir / 'data'}",
              f"--web.listen-address=127.0.0.1:{self.port}",
              "--cluster.listen-address="],  # no gossip port: a single instance
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            startup_timeout,
         )
-        try:
-            self._wait_ready(startup_timeout)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise PrometheusError(f"alertmanager exited {self.process.returncode}: "
-                                      f"{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise PrometheusError(f"alertmanager not ready after {timeout:g}s: {self.log()}")
-
-    def log(self, chars: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
 
 
 def alerting_config(alertmanager: LiveAlertmanager) -> str:

@@ -46,20 +46,14 @@ class PrometheusError(RuntimeError):
     pass
 
 
-class LivePrometheus:
-    """`prometheus` on a free port; `stop()` (always call it) ends it and closes its log."""
+class ReadyProcess:
+    """A Prometheus-family server (`/-/ready` on its web port) run from `argv` with its output
+    in `<workdir>/<name>.log`; started ready or not at all. `stop()` (always call it) ends it
+    and closes its log. LivePrometheus and LiveAlertmanager are the two."""
 
-    def __init__(self, workdir: Path, config: str, startup_timeout: float = 30.0) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.config_path = workdir / "prometheus.yml"
-        self.config_path.write_text(config)
-        self.log_path = workdir / "prometheus.log"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        binary = tool("prometheus")
-        argv = stack_prometheus.command(
-            binary, self.config_path, workdir / "data", f"127.0.0.1:{self.port}"
-        )
+    name = "server"
+
+    def _start(self, argv: Sequence[str], startup_timeout: float) -> None:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
@@ -74,7 +68,8 @@ class LivePrometheus:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise PrometheusError(f"prometheus exited {self.process.returncode}: {self.log()}")
+                raise PrometheusError(
+                    f"{self.name} exited {self.process.returncode}: {self.log()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
                     if response.status == 200:
@@ -82,7 +77,7 @@ class LivePrometheus:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise PrometheusError(f"prometheus not ready after {timeout:g}s: {self.log()}")
+        raise PrometheusError(f"{self.name} not ready after {timeout:g}s: {self.log()}")
 
     def log(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
@@ -96,6 +91,24 @@ class LivePrometheus:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+
+
+class LivePrometheus(ReadyProcess):
+    """`prometheus` on a free port; `stop()` (always call it) ends it and closes its log."""
+
+    name = "prometheus"
+
+    def __init__(self, workdir: Path, config: str, startup_timeout: float = 30.0) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = workdir / "prometheus.yml"
+        self.config_path.write_text(config)
+        self.log_path = workdir / "prometheus.log"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        argv = stack_prometheus.command(
+            tool("prometheus"), self.config_path, workdir / "data", f"127.0.0.1:{self.port}"
+        )
+        self._start(argv, startup_timeout)
 
     # --- the HTTP API -----------------------------------------------------------------------
 

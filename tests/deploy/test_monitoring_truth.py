@@ -553,8 +553,10 @@ def test_server_errors_fire_high_error_rate_for_their_job(server_errors):
     calls: Calls = server_errors["calls"]
     # Every call failed with a 5xx-class code (display loss is a server fault, not bad input)
     # and never UNKNOWN; which one (UNAVAILABLE or INTERNAL) is the computer service's call.
-    assert calls.counts and {c for (_s, _m, c) in calls.counts} <= SERVER_FAULT_CODES - {
-        "UNKNOWN"}, calls.counts
+    # Calls already in flight while Xvfb shuts down may still succeed (seen under CI load:
+    # 316 OK before the first failure), so only the failures' codes are asserted.
+    failed = {c for (_s, _m, c) in calls.counts if c != "OK"}
+    assert failed and failed <= SERVER_FAULT_CODES - {"UNKNOWN"}, calls.counts
     # what the service counted under status_code=~"5.." is exactly what the client saw
     assert server_errors["counted"] == server_errors["sent"]
     firing = server_errors["firing"]

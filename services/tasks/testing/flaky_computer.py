@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 from bytebot.common.v1 import common_pb2
-from bytebot.computer.v1 import computer_pb2, computer_pb2_grpc
+from bytebot.computer.v1 import action_pb2, computer_pb2, computer_pb2_grpc
 
 UP, DOWN, HUNG = "up", "down", "hung"
 
@@ -64,3 +64,24 @@ class FlakyComputer:
     async def __aexit__(self, *exc: object) -> None:
         if self.server is not None:
             await self.server.stop(0.001)  # never 0: see libs/runtime/server.py
+
+
+# The step the retry tests and bench run: one cheap RPC, so attempts are what is measured.
+STEP = action_pb2.Action(cursor_position=computer_pb2.CursorPositionRequest())
+
+
+async def run_steps(executor: Any, steps: int, concurrency: int) -> list[int]:
+    """Attempts per step of `steps` STEPs through `executor` (a StepExecutor), `concurrency`
+    at a time; a failed step counts its attempts too."""
+    from services.tasks.executor import StepFailedError  # the executor imports the runtime
+
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> int:
+        async with gate:
+            try:
+                return (await executor.execute(STEP)).attempts
+            except StepFailedError as err:
+                return err.attempts
+
+    return list(await asyncio.gather(*(one() for _ in range(steps))))

@@ -18,7 +18,7 @@ import json
 from collections import Counter
 
 import grpc
-from bytebot.computer.v1 import action_pb2, computer_pb2, computer_pb2_grpc
+from bytebot.computer.v1 import computer_pb2_grpc
 from bytebot.inference.v1 import inference_pb2_grpc
 from prometheus_client import CollectorRegistry
 
@@ -26,9 +26,8 @@ from libs.observability import logging as obs_logging
 from libs.runtime.client import create_channel
 from libs.runtime.retry import RetryBudget
 from services.tasks.executor import RetryPolicy, StepExecutor, StepFailedError
-from services.tasks.testing.flaky_computer import DOWN, HUNG, UP, FlakyComputer
+from services.tasks.testing.flaky_computer import DOWN, HUNG, STEP, UP, FlakyComputer, run_steps
 
-STEP = action_pb2.Action(cursor_position=computer_pb2.CursorPositionRequest())
 ATTEMPTS = "bytebot_task_step_attempts"
 RETRIES = "bytebot_rpc_retries_total"
 SLACK = 0.05  # the deadline on the wire is rounded up (grpc-timeout units)
@@ -39,20 +38,6 @@ def _executor(channel: grpc.aio.Channel, registry: CollectorRegistry | None = No
     stub = computer_pb2_grpc.ComputerServiceStub(channel)
     return StepExecutor(stub, inference_pb2_grpc.InferenceServiceStub(channel),
                         registry=registry, **kwargs)  # type: ignore[arg-type]
-
-
-async def _run_steps(executor: StepExecutor, steps: int, concurrency: int) -> list[int]:
-    """Attempts per step (a failed step counts its attempts too)."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one() -> int:
-        async with gate:
-            try:
-                return (await executor.execute(STEP)).attempts
-            except StepFailedError as err:
-                return err.attempts
-
-    return list(await asyncio.gather(*(one() for _ in range(steps))))
 
 
 def _histogram(registry: CollectorRegistry) -> dict[str, float]:
@@ -77,11 +62,11 @@ def test_attempts_per_step_stay_within_the_budget_after_an_outage() -> None:
             )
             loop = asyncio.get_running_loop()
             # warm-up while up: the channel is connected, the budget full
-            assert await _run_steps(executor, 20, 10) == [1] * 20
+            assert await run_steps(executor, 20, 10) == [1] * 20
             computer.reset()
             computer.mode = DOWN
             started = loop.time()
-            per_step = await _run_steps(executor, steps, 30)
+            per_step = await run_steps(executor, steps, 30)
             elapsed = loop.time() - started
             attempts = computer.attempts
             histogram = Counter(per_step)
@@ -98,7 +83,7 @@ def test_attempts_per_step_stay_within_the_budget_after_an_outage() -> None:
             assert refused and refused >= steps * 0.5  # most steps were not retried
             computer.mode = UP
             computer.reset()
-            assert await _run_steps(executor, 20, 10) == [1] * 20  # and it recovers at once
+            assert await run_steps(executor, 20, 10) == [1] * 20  # and it recovers at once
             await channel.close()
 
     asyncio.run(asyncio.wait_for(scenario(), 120))
@@ -114,11 +99,11 @@ def test_the_worker_channel_does_not_retry_but_the_old_stack_did() -> None:
                                  max_backoff_seconds=0.02)
             unlimited = RetryBudget(1.0, max_tokens=1e9)  # isolate the layering
             stacked = create_channel(computer.target)  # default: gRPC retries UNAVAILABLE x4
-            await _run_steps(_executor(stacked, retry=policy, budget=unlimited), steps, steps)
+            await run_steps(_executor(stacked, retry=policy, budget=unlimited), steps, steps)
             old = computer.attempts
             computer.reset()
             single = create_channel(computer.target, retries=False)
-            await _run_steps(_executor(single, retry=policy, budget=unlimited), steps, steps)
+            await run_steps(_executor(single, retry=policy, budget=unlimited), steps, steps)
             new = computer.attempts
             print(f"\nRPC attempts per step during an outage: stacked channel+executor "
                   f"{old / steps:.1f}, executor only {new / steps:.1f}")
@@ -142,7 +127,7 @@ def test_full_jitter_spreads_the_retries() -> None:
                 channel, budget=RetryBudget(1.0, max_tokens=1e9),
                 retry=RetryPolicy(max_attempts=2, initial_backoff_seconds=0.2),
             )
-            await _run_steps(executor, 60, 60)  # 60 steps failing at the same moment
+            await run_steps(executor, 60, 60)  # 60 steps failing at the same moment
             await channel.close()
 
     try:
