@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from services.inference.testing.screens import Screen, TruthWord
+from services.inference.testing.screens import Screen, TruthWord, word_boxes
 
 SIZES: tuple[tuple[int, int], ...] = ((1280, 720), (1280, 960), (1920, 1080))
 _TT = Path("/usr/share/fonts/truetype")
@@ -244,17 +244,9 @@ class DesktopPainter:
             self.draw.text((x, y), text, font=fnt, fill=fill)
         phrase = len(self.phrases)
         boxes = []
-        offset = 0.0
-        for i, token in enumerate(text.split(" ")):
-            if i:
-                offset += fnt.getlength(" ")
-            if token:
-                left, top, right, bottom = self.draw.textbbox((x + offset, y), token, font=fnt)
-                box = (int(left), int(top), int(right + 0.999), int(bottom + 0.999))
-                self.words.append(TaggedWord(token, box, phrase,
-                                             (content_tag(token), *tags)))
-                boxes.append(box)
-                offset += fnt.getlength(token)
+        for token, box in word_boxes(self.draw, (x, y), text, fnt):
+            self.words.append(TaggedWord(token, box, phrase, (content_tag(token), *tags)))
+            boxes.append(box)
         union = (min(b[0] for b in boxes), min(b[1] for b in boxes),
                  max(b[2] for b in boxes), max(b[3] for b in boxes))
         self.phrases.append((text, union))

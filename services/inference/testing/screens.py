@@ -44,6 +44,23 @@ WORDS = ("account settings profile network display sound battery privacy securit
          "July August Monday Tuesday Friday 2024 2025 1280 42 17 365 100 v2 build").split()
 
 
+def word_boxes(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str,
+               fnt: ImageFont.FreeTypeFont) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """Each space-separated token of `text` drawn at `xy` with its ink box (the truth of
+    both generated sets: one rule for where a word is)."""
+    x, y = xy
+    found = []
+    offset = 0.0
+    for i, token in enumerate(text.split(" ")):
+        if i:
+            offset += fnt.getlength(" ")
+        if token:
+            left, top, right, bottom = draw.textbbox((x + offset, y), token, font=fnt)
+            found.append((token, (int(left), int(top), int(right + 0.999), int(bottom + 0.999))))
+            offset += fnt.getlength(token)
+    return found
+
+
 @dataclass(frozen=True)
 class TruthWord:
     """One drawn word: its text, its ink box (x0, y0, x1, y1; x1/y1 exclusive), its phrase."""
@@ -123,16 +140,9 @@ class _Painter:
         self.draw.text((x, y), text, font=fnt, fill=fill)
         phrase = len(self.phrases)
         boxes = []
-        offset = 0.0
-        for i, token in enumerate(text.split(" ")):
-            if i:
-                offset += fnt.getlength(" ")
-            if token:
-                left, top, right, bottom = self.draw.textbbox((x + offset, y), token, font=fnt)
-                box = (int(left), int(top), int(right + 0.999), int(bottom + 0.999))
-                self.words.append(TruthWord(token, box, phrase))
-                boxes.append(box)
-                offset += fnt.getlength(token)
+        for token, box in word_boxes(self.draw, (x, y), text, fnt):
+            self.words.append(TruthWord(token, box, phrase))
+            boxes.append(box)
         union = (min(b[0] for b in boxes), min(b[1] for b in boxes),
                  max(b[2] for b in boxes), max(b[3] for b in boxes))
         self.phrases.append((text, union))
