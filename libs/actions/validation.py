@@ -24,7 +24,7 @@ from google.protobuf.message import Message
 
 from libs.actions import bounds
 from libs.actions.keys import resolve_key, unknown_key_message
-from libs.observability.errors import FieldViolation
+from libs.status.errors import FieldViolation
 
 # Bytebot's 16 desktop action names (the `Action` oneof fields, also metric label values).
 DESKTOP_ACTIONS: tuple[str, ...] = (

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from libs.observability.errors import Unauthenticated
 from libs.security.identity import Identity
 from libs.security.jwt_auth import JwtRejected, JwtVerifier
 from libs.security.settings import AUTH_MODES
 from libs.security.tokens import TokenStore
+from libs.status.errors import Unauthenticated
 
 AUTHORIZATION = "authorization"
 _MAX_TOKEN_CHARS = 8192

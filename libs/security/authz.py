@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from libs.observability.correlation import get_user_id
-from libs.observability.errors import PermissionDenied
 from libs.security.identity import Identity, current_identity
+from libs.status.errors import PermissionDenied
 
 USER = "user"
 ADMIN = "admin"

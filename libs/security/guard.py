@@ -10,11 +10,11 @@ from typing import Any
 
 from libs.grpc_services import is_health, is_reflection
 from libs.net import peer_host
-from libs.observability.errors import ResourceExhausted, RpcError, Unauthenticated
 from libs.security.authn import Authenticator
 from libs.security.authz import ServicePolicy
 from libs.security.identity import Identity
 from libs.security.ratelimit import RateLimiter
+from libs.status.errors import ResourceExhausted, RpcError, Unauthenticated
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,10 +28,10 @@ from grpc import aio
 
 from libs.handlers import rebuild
 from libs.observability import correlation
-from libs.observability.errors import RpcError
 from libs.security.deadlines import bind_deadline, deadline_of
 from libs.security.guard import Decision, Guard
 from libs.security.identity import bind_identity
+from libs.status.errors import RpcError
 
 _decision: ContextVar[Decision | None] = ContextVar("bytebot_security_decision", default=None)
 _MAX_CACHED = 4096

@@ -22,7 +22,7 @@ from Xlib.display import Display
 from Xlib.protocol import event
 from Xlib.xobject.drawable import Window
 
-from libs.observability.errors import FailedPrecondition, InvalidArgument
+from libs.status.errors import FailedPrecondition, InvalidArgument
 
 SHOW_DESKTOP = "show-desktop"  # the pseudo-command of Bytebot's `desktop` entry
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from libs.actions import bounds
-from libs.observability.errors import (
+from libs.status.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,

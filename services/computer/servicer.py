@@ -30,7 +30,8 @@ from Xlib.display import Display
 from libs.actions import bounds
 from libs.actions.keys import resolve_key
 from libs.actions.validation import validate_on_screen, validate_request
-from libs.observability.errors import (
+from libs.observability.logging import get_logger
+from libs.status.errors import (
     Cancelled,
     FailedPrecondition,
     FieldViolation,
@@ -38,7 +39,6 @@ from libs.observability.errors import (
     RpcError,
     Unavailable,
 )
-from libs.observability.logging import get_logger
 from services.computer.applications import build_table
 from services.computer.config import ComputerSettings
 from services.computer.desktop import Interrupted, Point

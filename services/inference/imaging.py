@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from libs.observability.errors import FieldViolation
+from libs.status.errors import FieldViolation
 from services.inference.backends.base import Rect
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF", "PPM")

@@ -22,8 +22,8 @@ from PIL import Image, ImageDraw, ImageFont
 from prometheus_client import CollectorRegistry, Histogram
 
 from libs.observability import buckets
-from libs.observability.errors import FieldViolation, InvalidArgument, Unavailable
 from libs.observability.logging import get_logger
+from libs.status.errors import FieldViolation, InvalidArgument, Unavailable
 from services.inference import imaging, matching
 from services.inference.backends.base import Backend, ModelDescriptor, Rect, TextRegion
 from services.inference.backends.select import choose_backend

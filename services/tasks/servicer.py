@@ -11,7 +11,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from libs.observability.correlation import get_correlation_id
-from libs.observability.errors import (
+from libs.observability.logging import get_logger
+from libs.observability.tracing import inject_context
+from libs.runtime.supervised_loop import safe_error_text
+from libs.security import list_owner_filter, owner_for_create, require_owner_or_admin
+from libs.status.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
@@ -19,10 +23,6 @@ from libs.observability.errors import (
     OutOfRange,
     Unavailable,
 )
-from libs.observability.logging import get_logger
-from libs.observability.tracing import inject_context
-from libs.runtime.supervised_loop import safe_error_text
-from libs.security import list_owner_filter, owner_for_create, require_owner_or_admin
 from services.tasks.convert import (
     event_to_proto,
     snapshot_to_proto,

@@ -227,7 +227,7 @@ def _enum(enum_type: Any, prefix: str, word: str | None) -> int:
 
 
 def _failed(args: argparse.Namespace, err: grpc.RpcError) -> int:
-    from libs.observability.errors import field_violations
+    from libs.status.errors import field_violations
 
     code = err.code()
     print(f"bytebot: tasks API at {target(args)}: {code.name}: {err.details()}", file=sys.stderr)

@@ -13,7 +13,7 @@ from bytebot.tasks.v1 import tasks_pb2
 from google.protobuf.message import Message
 
 from libs.actions.validation import validate_action
-from libs.observability.errors import FieldViolation, InvalidArgument
+from libs.status.errors import FieldViolation, InvalidArgument
 
 MAX_DESCRIPTION_CHARS = 10_000
 MAX_STEPS = 100

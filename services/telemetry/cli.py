@@ -55,7 +55,7 @@ def _stub(args: argparse.Namespace) -> Any:
 def _rpc_failed(args: argparse.Namespace, err: Any) -> int:
     import grpc
 
-    from libs.observability.errors import field_violations
+    from libs.status.errors import field_violations
 
     code = err.code() if hasattr(err, "code") else None
     print(f"bytebot: telemetry at {_target(args)}: "

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from libs.observability.errors import Internal, Unavailable
+from libs.status.errors import Internal, Unavailable
 
 
 class PrometheusError(Exception):

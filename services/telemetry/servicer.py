@@ -14,14 +14,14 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import CollectorRegistry, Gauge
 
-from libs.observability.errors import (
+from libs.observability.logging import get_logger
+from libs.runtime.supervised_loop import BackgroundLoops
+from libs.status.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     ResourceExhausted,
 )
-from libs.observability.logging import get_logger
-from libs.runtime.supervised_loop import BackgroundLoops
 from services.telemetry import slo
 from services.telemetry.config import TelemetrySettings
 from services.telemetry.events import MAX_EVENTS, MAX_REQUEST_BYTES, EventRecorder

@@ -7,9 +7,10 @@ from typing import Any
 import grpc
 
 from libs.net import parse_peer
-from libs.observability import correlation, errors
+from libs.observability import correlation
 from libs.observability import logging as obs_logging
 from libs.observability.callmeta import CallMeta
+from libs.status import errors
 
 __all__ = ["parse_peer"]  # re-exported for the interceptor modules (libs/net.py)
 

@@ -20,7 +20,6 @@ from grpc import aio
 from libs.handlers import rebuild
 from libs.observability.callmeta import RpcKind
 from libs.observability.correlation import CORRELATION_HEADER
-from libs.observability.errors import RpcError
 from libs.observability.interceptors._common import (
     correlation_for_server,
     details_str,
@@ -32,6 +31,7 @@ from libs.observability.interceptors._common import (
 )
 from libs.observability.pipeline import Pipeline
 from libs.observability.reporter import CallState, MethodObserver
+from libs.status.errors import RpcError
 
 OK = grpc.StatusCode.OK
 _MAX_CACHED = 4096

@@ -19,10 +19,10 @@ from bytebot.testing.v1 import conformance_pb2 as pb
 from bytebot.testing.v1 import conformance_pb2_grpc as pb_grpc
 from grpc import aio
 
-from libs.observability import errors
 from libs.observability.codes import BY_NUMBER
 from libs.observability.correlation import get_correlation_id
 from libs.observability.tracing import trace_ids
+from libs.status import errors
 
 SERVICE = "bytebot.testing.v1.ConformanceService"
 Behavior = pb.Behavior

@@ -9,7 +9,7 @@ from bytebot.common.v1 import common_pb2
 from bytebot.computer.v1 import computer_pb2 as pb
 from google.protobuf.duration_pb2 import Duration
 
-from libs.observability.errors import field_violations
+from libs.status.errors import field_violations
 
 
 def P(x: int, y: int) -> common_pb2.Point:

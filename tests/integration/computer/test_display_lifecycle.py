@@ -15,7 +15,7 @@ from Xlib import X
 from Xlib import error as xerror
 from Xlib.display import Display
 
-from libs.observability.errors import RpcError
+from libs.status.errors import RpcError
 from services.computer.config import ComputerSettings
 from services.computer.servicer import ComputerServicer
 from services.computer.xvfb import XvfbProcess

@@ -14,7 +14,7 @@ from bytebot.inference.v1 import inference_pb2 as pb
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
 
-from libs.observability.errors import field_violations
+from libs.status.errors import field_violations
 from services.inference.testing.scoring import inside
 from services.inference.testing.screens import generate_screen
 

@@ -13,8 +13,8 @@ from bytebot.computer.v1 import action_pb2, computer_pb2
 from bytebot.tasks.v1 import tasks_pb2_grpc
 from google.protobuf import duration_pb2
 
-from libs.observability.errors import field_violations
 from libs.runtime.server import start_service
+from libs.status.errors import field_violations
 from services.tasks.main import API_ENTRY
 
 

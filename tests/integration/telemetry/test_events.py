@@ -10,8 +10,8 @@ import grpc
 import pytest
 from bytebot.telemetry.v1 import telemetry_pb2 as pb
 
-from libs.observability.errors import field_violations
 from libs.runtime.server import start_service
+from libs.status.errors import field_violations
 from services.telemetry.main import ENTRY as TELEMETRY
 from tests.integration.telemetry.conftest import run, telemetry_stub, unused_target
 

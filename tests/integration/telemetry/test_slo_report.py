@@ -20,8 +20,8 @@ from bytebot.telemetry.v1 import telemetry_pb2 as pb
 from bytebot.testing.v1 import conformance_pb2 as cpb
 from bytebot.testing.v1 import conformance_pb2_grpc as cpb_grpc
 
-from libs.observability.errors import field_violations
 from libs.runtime.server import start_service
+from libs.status.errors import field_violations
 from services.telemetry.main import ENTRY as TELEMETRY
 from tests.integration.telemetry.conftest import MEMBER, run, telemetry_stub, unused_target
 

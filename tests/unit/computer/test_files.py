@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from libs.observability.errors import (
+from libs.status.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,

@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from prometheus_client import CollectorRegistry, Counter
 
-from libs.observability import errors, tracing
 from libs.observability import logging as obs_logging
+from libs.observability import tracing
 from libs.observability.callmeta import RpcKind, call_meta
 from libs.observability.correlation import (
     correlation_from_metadata,
@@ -28,6 +28,7 @@ from libs.observability.filters import DEFAULT_FILTER
 from libs.observability.metrics import LabelGuard, render
 from libs.observability.redaction import Sensitive, redact
 from libs.observability.testing import conformance as conf
+from libs.status import errors
 from tests.conformance import harness as h
 
 

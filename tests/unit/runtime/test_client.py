@@ -10,7 +10,6 @@ import grpc
 from bytebot.testing.v1 import conformance_pb2 as pb
 from bytebot.testing.v1 import conformance_pb2_grpc as pb_grpc
 
-from libs.observability import errors
 from libs.observability.testing.conformance import SERVICE, AioConformance
 from libs.runtime.client import (
     channel_options,
@@ -20,6 +19,7 @@ from libs.runtime.client import (
 )
 from libs.runtime.config import ServiceSettings
 from libs.runtime.server import ServiceEntry, ServiceSpec, start_service
+from libs.status import errors
 
 
 class Flaky(AioConformance):

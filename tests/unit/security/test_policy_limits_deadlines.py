@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from libs.observability.errors import PermissionDenied
 from libs.runtime.config import ServiceSettings, SettingsError, load_settings
 from libs.security import (
     Identity,
@@ -25,6 +24,7 @@ from libs.security.deadlines import clamp_timeout, deadline_scope, remaining
 from libs.security.identity import identity_scope
 from libs.security.ratelimit import RateLimiter
 from libs.security.runtime_hooks import SecurityConfigError, ServerSecurity, is_loopback
+from libs.status.errors import PermissionDenied
 
 ALICE = Identity("alice", frozenset({"user"}), "token")
 ROOT = Identity("root", frozenset({"user", "admin"}), "token")

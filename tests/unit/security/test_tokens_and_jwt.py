@@ -8,10 +8,10 @@ import time
 import jwt as pyjwt
 import pytest
 
-from libs.observability.errors import Unauthenticated
 from libs.security.authn import Authenticator, bearer_token
 from libs.security.jwt_auth import JwtConfigError, JwtRejected, JwtVerifier
 from libs.security.tokens import TokenFileError, TokenStore, hash_token, parse_tokens
+from libs.status.errors import Unauthenticated
 from tests.integration.security.material import (
     AUDIENCE,
     HS256_SECRET,
