@@ -36,17 +36,16 @@ import grpc
 from google.protobuf import descriptor_pool
 from prometheus_client import CollectorRegistry, disable_created_metrics
 
+from libs.edge import AioServerEdge, ServerEdge
+from libs.edge.callmeta import RpcKind
 from libs.observability import logging as obs_logging
 from libs.observability import metrics as obs_metrics
 from libs.observability import tracing
 from libs.observability.access_log import AccessLogReporterFactory
-from libs.observability.callmeta import RpcKind
 from libs.observability.filters import DEFAULT_FILTER, Filter
 from libs.observability.interceptors._common import parse_target
 from libs.observability.interceptors.client_aio import aio_client_interceptors
 from libs.observability.interceptors.client_sync import ClientInterceptor
-from libs.observability.interceptors.server_aio import AioServerInterceptor
-from libs.observability.interceptors.server_sync import ServerInterceptor
 from libs.observability.metrics_reporter import MetricsReporterFactory
 from libs.observability.pipeline import Pipeline
 from libs.observability.spans import SpanReporterFactory
@@ -92,11 +91,16 @@ class Observability:
 
     # -- interceptors -------------------------------------------------------------------
 
+    def server_hooks(self) -> list[Any]:
+        """Observability's place in the server edge's chain (libs/edge): first, so it sees
+        every other hook's rejection as the call's status."""
+        return [self.server_pipeline]
+
     def server_interceptors(self) -> list[grpc.ServerInterceptor]:
-        return [ServerInterceptor(self.server_pipeline)]
+        return [ServerEdge(self.server_hooks())]
 
     def aio_server_interceptors(self) -> list[Any]:
-        return [AioServerInterceptor(self.server_pipeline)]
+        return [AioServerEdge(self.server_hooks())]
 
     def client_pipeline(self, target: str | None = None) -> Pipeline:
         pipeline = self._client_pipelines.get(target)
@@ -135,7 +139,7 @@ class Observability:
             for m in service.methods:
                 kind = RpcKind.of(m.client_streaming, m.server_streaming)
                 methods.append((f"/{service.full_name}/{m.name}", kind))
-        from libs.observability.callmeta import call_meta
+        from libs.edge.callmeta import call_meta
 
         self.metrics.register(call_meta(path, kind, False) for path, kind in methods)
         self.server_pipeline.precreate(methods)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import grpc
 
+from libs.edge.callmeta import CallMeta, RpcKind
 from libs.observability import logging as obs_logging
-from libs.observability.callmeta import CallMeta, RpcKind
 from libs.observability.codes import GO_NAME, SERVER_LOG_LEVEL
 from libs.observability.redaction import scrub_text
 from libs.observability.reporter import CallState, NoopReporter

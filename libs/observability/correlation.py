@@ -87,6 +87,16 @@ def bind(correlation_id: str | None, user_id: str | None = None) -> None:
     _user_id.set(user_id)
 
 
+def bind_incoming(metadata: Mapping[str, str | bytes]) -> tuple[str, str | None, bool]:
+    """Bind a served call's correlation and user id; the flag says whether the caller needs
+    the id echoed (it did not send `x-correlation-id` itself, so it cannot know it)."""
+    sent = metadata.get(CORRELATION_HEADER)
+    cid = correlation_from_metadata(metadata)
+    uid = resolve_user_id(metadata)
+    bind(cid, uid)
+    return cid, uid, sent != cid
+
+
 @contextmanager
 def correlation_scope(
     correlation_id: str | None = None, user_id: str | None = None

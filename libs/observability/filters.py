@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from libs.edge.callmeta import CallMeta
 from libs.grpc_services import is_channelz, is_health, is_reflection
-from libs.observability.callmeta import CallMeta
 
 Filter = Callable[[CallMeta], bool]  # True = observe the call
 

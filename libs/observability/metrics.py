@@ -30,8 +30,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.samples import Exemplar
 
 from libs import _compat
+from libs.edge.callmeta import CallMeta, RpcKind
 from libs.observability.buckets import RPC_SECONDS
-from libs.observability.callmeta import CallMeta, RpcKind
 from libs.observability.codes import ALL_CODES, GO_NAME, HTTP_STATUS
 from libs.observability.metrics_a66 import A66Metrics
 

@@ -40,8 +40,8 @@ from typing import Any
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from libs.edge.callmeta import CallMeta
 from libs.observability.buckets import A66_SIZE_BYTES, RPC_SECONDS
-from libs.observability.callmeta import CallMeta
 from libs.observability.codes import UPPER_NAME
 
 OTHER = "other"

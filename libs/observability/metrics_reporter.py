@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 
-from libs.observability.callmeta import CallMeta
+from libs.edge.callmeta import CallMeta
 from libs.observability.metrics import MethodMetrics, RpcMetrics
 from libs.observability.reporter import CallState, NoopReporter
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 
-from libs.observability.callmeta import CallMeta, RpcKind, call_meta
+from libs.edge.callmeta import CallMeta, RpcKind, call_meta
 from libs.observability.filters import DEFAULT_FILTER, Filter
 from libs.observability.reporter import MethodObserver, ReporterFactory
 
@@ -61,6 +61,13 @@ class Pipeline:
         if not self.observe(call_meta(full_method, RpcKind.UNARY, self.is_client)):
             return None
         return self.observer(UNKNOWN_METHOD, RpcKind.UNARY)
+
+    # The server edge's HookFactory interface (libs/edge): the observer is the hook.
+    def for_method(self, method: str, kind: RpcKind) -> MethodObserver | None:
+        return self.observer(method, kind)
+
+    def for_unknown_method(self, method: str) -> MethodObserver | None:
+        return self.unknown_method_observer(method)
 
     def precreate(self, methods: Iterable[tuple[str, RpcKind]]) -> None:
         for full_method, kind in methods:

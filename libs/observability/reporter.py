@@ -14,46 +14,9 @@ from typing import Any, Protocol
 
 import grpc
 
-from libs.observability.callmeta import CallMeta
-
-
-class CallState:
-    """Everything one call carries between its events."""
-
-    __slots__ = (
-        "correlation_id", "error", "ids", "peer", "rcvd_bytes", "received", "sent",
-        "sent_bytes", "span", "start", "user_id",
-    )
-
-    def __init__(self, peer: tuple[str, int | None], correlation_id: str | None,
-                 user_id: str | None) -> None:
-        self.start = time.perf_counter()
-        self.peer = peer
-        self.correlation_id = correlation_id
-        self.user_id = user_id
-        self.span: Any = None
-        self.ids: Any = False  # False = not computed yet
-        self.error: BaseException | None = None
-        self.received = 0
-        self.sent = 0
-        # serialized bytes of all messages (only counted when a reporter wants_sizes)
-        self.rcvd_bytes = 0
-        self.sent_bytes = 0
-
-    def trace_ids(self) -> tuple[str, str, bool] | None:
-        """(trace_id, span_id, sampled) of the call's span, None without a valid one."""
-        ids = self.ids
-        if ids is not False:
-            return ids  # type: ignore[no-any-return]
-        span = self.span
-        ctx = None if span is None else span.get_span_context()
-        if ctx is None or not ctx.is_valid:
-            self.ids = None
-        else:
-            self.ids = (
-                format(ctx.trace_id, "032x"), format(ctx.span_id, "016x"), ctx.trace_flags.sampled
-            )
-        return self.ids  # type: ignore[no-any-return]
+from libs.edge.call import CallState
+from libs.edge.callmeta import CallMeta
+from libs.observability.correlation import CORRELATION_HEADER, bind_incoming
 
 
 class Reporter(Protocol):
@@ -100,6 +63,23 @@ class MethodObserver:
         for r in self.starting:
             r.started(call, metadata)
         return call
+
+    # -- the server edge's hook (libs/edge): the same events, on the edge's call --------
+
+    def begin(self, call: CallState, context: Any) -> None:
+        """Bind the call's correlation and (claimed) user id and start every signal. The
+        echo header goes back only to a caller that did not send the id (so cannot know
+        it): it costs a metadata batch of its own, which callers that know it don't pay."""
+        cid, uid, echo = bind_incoming(call.metadata)
+        call.correlation_id = cid
+        call.user_id = uid
+        if echo:
+            call.headers = ((CORRELATION_HEADER, cid),)
+        for r in self.starting:
+            r.started(call, call.metadata)
+
+    def end(self, call: CallState, code: grpc.StatusCode, details: str | None) -> None:
+        self.finish(call, code, details)
 
     def received(self, call: CallState, message: Any = None) -> None:
         call.received += 1

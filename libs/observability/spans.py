@@ -17,8 +17,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from libs.edge.callmeta import CallMeta
 from libs.observability import tracing
-from libs.observability.callmeta import CallMeta
 from libs.observability.codes import ALL_CODES, NUMBER, SERVER_SPAN_ERROR, UPPER_NAME
 from libs.observability.reporter import CallState, NoopReporter
 from libs.observability.rpc_span import RpcSpan

@@ -1,6 +1,6 @@
 """The per-call security decision: who is calling, may they call this method, are they
-within their rate limit. Computed once per call by the outer server interceptor and enforced
-by the inner one (see server_side.py for why there are two)."""
+within their rate limit. Computed once per call by security's hook in the server edge's chain
+(server_side.py)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from libs.security.authz import ServicePolicy
 from libs.security.client_side import ClientSecurity
 from libs.security.guard import Guard
 from libs.security.ratelimit import RateLimiter
-from libs.security.server_side import aio_server_interceptors, sync_server_interceptors
+from libs.security.server_side import SecurityHooks, with_security
 from libs.security.tls import TlsConfigError, server_credentials
 
 
@@ -116,11 +116,15 @@ class ServerSecurity:
             "rate_limit_per_second": s.rate_limit_per_second,
         }
 
+    def server_hooks(self) -> list[Any]:
+        """Security's place in the server edge's chain (libs/edge): after observability."""
+        return [SecurityHooks(self.guard)]
+
     def aio_interceptors(self, observability: list[Any]) -> list[Any]:
-        return aio_server_interceptors(self.guard, observability)
+        return with_security(self.guard, observability)
 
     def sync_interceptors(self, observability: list[Any]) -> list[Any]:
-        return sync_server_interceptors(self.guard, observability)
+        return with_security(self.guard, observability)
 
     def add_port(self, server: Any, address: str) -> int:
         if self.credentials is None:

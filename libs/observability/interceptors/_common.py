@@ -6,10 +6,10 @@ from typing import Any
 
 import grpc
 
+from libs.edge.callmeta import CallMeta
 from libs.net import parse_peer
 from libs.observability import correlation
 from libs.observability import logging as obs_logging
-from libs.observability.callmeta import CallMeta
 from libs.status import errors
 
 __all__ = ["parse_peer"]  # re-exported for the interceptor modules (libs/net.py)
@@ -66,16 +66,6 @@ def log_uncaught(meta: CallMeta, exc: BaseException, correlation_id: str | None)
 
 def internal_status(correlation_id: str | None) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.INTERNAL, errors.internal_error_message(correlation_id)
-
-
-def correlation_for_server(md: dict[str, Any]) -> tuple[str, str | None, bool]:
-    """Bind the call's correlation and user id; the flag says whether the caller needs the
-    id echoed (it did not send `x-correlation-id` itself, so it cannot know it)."""
-    sent = md.get(correlation.CORRELATION_HEADER)
-    cid = correlation.correlation_from_metadata(md)
-    uid = correlation.resolve_user_id(md)
-    correlation.bind(cid, uid)
-    return cid, uid, sent != cid
 
 
 def outgoing_metadata(existing: Any) -> tuple[list[tuple[str, Any]], str, str | None]:

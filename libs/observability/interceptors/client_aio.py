@@ -16,7 +16,7 @@ from grpc import aio
 
 from libs import _compat
 from libs.call_details import aio_details
-from libs.observability.callmeta import RpcKind
+from libs.edge.callmeta import RpcKind
 from libs.observability.interceptors._common import details_str, outgoing_metadata
 from libs.observability.pipeline import Pipeline
 from libs.observability.reporter import CallState, MethodObserver

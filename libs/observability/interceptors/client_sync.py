@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 
 from libs.call_details import sync_details
-from libs.observability.callmeta import RpcKind
+from libs.edge.callmeta import RpcKind
 from libs.observability.interceptors._common import details_str, outgoing_metadata
 from libs.observability.pipeline import Pipeline
 from libs.observability.reporter import CallState, MethodObserver

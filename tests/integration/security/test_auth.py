@@ -74,6 +74,21 @@ async def code_of(awaitable: Any) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.OK, ""
 
 
+def _request_stream_codes(target: str, req: Any, md: Any) -> list[tuple[Any, str]]:
+    """(code, details) of a client-stream and a bidi call, from a sync client."""
+    out = []
+    with grpc.insecure_channel(target) as channel:
+        stub = pb_grpc.ConformanceServiceStub(channel)
+        for call in (lambda: stub.ClientStream(iter([req, req]), metadata=md, timeout=10),
+                     lambda: list(stub.Bidi(iter([req, req]), metadata=md, timeout=10))):
+            try:
+                call()
+                out.append((grpc.StatusCode.OK, ""))
+            except grpc.RpcError as err:
+                out.append((err.code(), err.details() or ""))
+    return out
+
+
 def metric(text: str, name: str, **labels: str) -> float:
     total = 0.0
     for line in text.splitlines():
@@ -92,17 +107,18 @@ def test_token_auth_on_every_rpc_kind_identity_in_logs_health_open(tmp_path, cap
                 for md, words in (((), "missing credentials"),
                                   ((("authorization", "Bearer wrong-token"),), "invalid token"),
                                   ((("authorization", "Basic YWxpY2U6cHc="),), "malformed")):
-                    calls = [
-                        stub.Unary(req, metadata=md),
-                        stub.ClientStream(iter([req, req]), metadata=md),
-                    ]
-                    for call in calls:
-                        code, details = await code_of(call)
+                    code, details = await code_of(stub.Unary(req, metadata=md))
+                    assert (code, words in details) == (UNAUTH, True), details
+                    code, _ = await code_of(_drain(stub.ServerStream(req, metadata=md)))
+                    assert code is UNAUTH
+                    # Request streams through the sync client: a grpc.aio client that writes
+                    # to a call the server already rejected may report "INTERNAL: Internal
+                    # error from Core" instead of the server's status (grpc/grpc#36066, a
+                    # client bug; seen once in CI here). The sync client reports it as sent.
+                    for code, details in await asyncio.to_thread(
+                        _request_stream_codes, svc.grpc_target, req, md
+                    ):
                         assert (code, words in details) == (UNAUTH, True), details
-                    for call in (stub.ServerStream(req, metadata=md),
-                                 stub.Bidi(iter([req]), metadata=md)):
-                        code, _ = await code_of(_drain(call))
-                        assert code is UNAUTH
                 # valid token: every kind works
                 md = bearer("alice")
                 assert (await stub.Unary(req, metadata=md)).payload == "p"

@@ -21,7 +21,7 @@ import grpc
 import pytest
 from bytebot.testing.v1 import conformance_pb2 as pb
 
-from libs.observability.callmeta import CallMeta, RpcKind
+from libs.edge.callmeta import CallMeta, RpcKind
 from libs.observability.metrics_a66 import OTHER, A66Metrics, canonical_target
 from libs.observability.testing import conformance as conf
 from libs.runtime.config import ServiceSettings, load_settings

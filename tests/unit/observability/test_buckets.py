@@ -14,7 +14,7 @@ import yaml
 from prometheus_client import CollectorRegistry, Histogram
 from sqlalchemy import create_engine
 
-from libs.observability.callmeta import CallMeta, RpcKind
+from libs.edge.callmeta import CallMeta, RpcKind
 from libs.observability.metrics import RpcMetrics
 from services.computer.metrics import OperationMetrics
 from services.inference.servicer import ANE_BUCKETS

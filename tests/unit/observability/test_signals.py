@@ -16,9 +16,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from prometheus_client import CollectorRegistry, Counter
 
+from libs.edge.callmeta import RpcKind, call_meta
 from libs.observability import logging as obs_logging
 from libs.observability import tracing
-from libs.observability.callmeta import RpcKind, call_meta
 from libs.observability.correlation import (
     correlation_from_metadata,
     correlation_scope,

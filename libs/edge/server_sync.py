@@ -1,0 +1,217 @@
+"""The server edge for `grpc.server` (thread pool), all four call shapes.
+
+Each call runs in a fresh `contextvars.Context`: what hooks bind (correlation id, identity,
+deadline, span) stays with the call and never leaks into the next call served by the same
+pool thread. Response streams are iterated by grpc after the handler returned, so their
+chain begins at the first `next()` and ends when the iterator ends (or is closed because the
+client went away).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import grpc
+
+from libs.edge.call import CallState
+from libs.edge.callmeta import RpcKind
+from libs.edge.chain import Chain, decoder, details_str, terminated_code
+from libs.handlers import rebuild
+from libs.net import parse_peer
+from libs.status.errors import RpcError
+
+OK = grpc.StatusCode.OK
+_MAX_CACHED = 4096
+_NOT_FOUND = "Method not found!"  # grpc's own details for an unknown method
+
+
+class ServerEdge(grpc.ServerInterceptor):
+    """The one server interceptor: runs the chain of `factories` (in order) on every call."""
+
+    def __init__(self, factories: Sequence[Any]) -> None:
+        self.factories = tuple(factories)
+        self._wrapped: dict[tuple[str, Any], Any] = {}
+
+    def extended(self, *factories: Any) -> ServerEdge:
+        """The same edge with more hooks at the end of the chain (innermost)."""
+        return type(self)((*self.factories, *factories))
+
+    def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return self._unknown(details.method)
+        key = (details.method, handler)
+        wrapped = self._wrapped.get(key)
+        if wrapped is None:
+            wrapped = self._wrap(details.method, handler)
+            if len(self._wrapped) < _MAX_CACHED:
+                self._wrapped[key] = wrapped
+        return wrapped
+
+    def _wrap(self, method: str, handler: Any) -> Any:
+        kind = RpcKind.of(handler.request_streaming, handler.response_streaming)
+        chain = Chain.build(method, [f.for_method(method, kind) for f in self.factories])
+        if chain is None:
+            return handler
+        decode = decoder(method, handler.request_deserializer)
+        handler = rebuild(handler, request_deserializer=None)
+        if kind is RpcKind.UNARY:
+            return rebuild(handler, behavior=_unary(chain, handler.unary_unary, decode, False))
+        if kind is RpcKind.CLIENT_STREAM:
+            return rebuild(handler, behavior=_unary(chain, handler.stream_unary, decode, True))
+        if kind is RpcKind.SERVER_STREAM:
+            return rebuild(handler, behavior=_stream(chain, handler.unary_stream, decode, False))
+        return rebuild(handler, behavior=_stream(chain, handler.stream_stream, decode, True))
+
+    def _unknown(self, method: str) -> Any:
+        """UNIMPLEMENTED exactly as grpc answers it, seen by the hooks that ask for it. A
+        stream-stream handler reads nothing, so it fits whatever shape the caller used."""
+        chain = Chain.build(method, [f.for_unknown_method(method) for f in self.factories])
+        if chain is None:
+            return None
+
+        def unimplemented(requests: Any, context: Any) -> None:
+            call = _new_call(context)
+            if chain.begin(call, context) is None:
+                _send_headers(call, context)
+            chain.end(call, grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND)
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND)
+
+        def in_own_context(requests: Any, context: Any) -> None:
+            contextvars.copy_context().run(unimplemented, requests, context)
+
+        return grpc.stream_stream_rpc_method_handler(in_own_context)
+
+
+def _new_call(context: Any) -> CallState:
+    return CallState(parse_peer(context.peer()), raw_metadata=context.invocation_metadata())
+
+
+def _send_headers(call: CallState, context: Any) -> None:
+    if call.headers:
+        context.send_initial_metadata(call.headers)
+
+
+def _start(chain: Chain, context: Any) -> CallState:
+    """A new call through every hook's `begin`; a rejection aborts it (always raises)."""
+    call = _new_call(context)
+    rejection = chain.begin(call, context)
+    if rejection is not None:
+        chain.end(call, rejection.code, rejection.message)
+        context.abort_with_status(rejection.to_status())
+    _send_headers(call, context)
+    return call
+
+
+def _requests(chain: Chain, call: CallState, decode: Any, raw: Iterator[Any]) -> Iterator[Any]:
+    for message in raw:
+        if decode is not None:
+            message = decode(message)
+        chain.received(call, message)
+        yield message
+
+
+def _request(chain: Chain, call: CallState, decode: Any, raw: Any, stream_in: bool) -> Any:
+    if stream_in:
+        return _requests(chain, call, decode, raw)
+    request = raw if decode is None else decode(raw)
+    chain.received(call, request)
+    return request
+
+
+def _fail(chain: Chain, call: CallState, context: Any, exc: Exception) -> None:
+    """End the call a handler's exception ended, with its status (always raises)."""
+    if isinstance(exc, RpcError):
+        chain.end(call, exc.code, exc.message)
+        context.abort_with_status(exc.to_status())
+    code = context.code()
+    if code is not None and code is not OK:
+        # context.abort() (a bare Exception) or set_code + raise: the handler chose it.
+        chain.end(call, code, details_str(context.details()))
+        raise exc
+    code, message = chain.uncaught(call, exc)
+    chain.end(call, code, message)
+    context.abort(code, message)
+
+
+def _final_code(context: Any) -> tuple[grpc.StatusCode, str | None]:
+    code = context.code()
+    if code is None:
+        return (OK, None) if context.is_active() else (terminated_code(context), None)
+    return code, details_str(context.details())
+
+
+def _unary(chain: Chain, behavior: Any, decode: Any, stream_in: bool) -> Any:
+    def run(raw: Any, context: Any) -> Any:
+        call = _start(chain, context)
+        try:
+            response = behavior(_request(chain, call, decode, raw, stream_in), context)
+        except Exception as exc:
+            _fail(chain, call, context, exc)
+            raise  # not reached: _fail raises
+        code, details = _final_code(context)
+        if code is OK:
+            chain.sent(call, response)
+        chain.end(call, code, details)
+        return response
+
+    def in_own_context(raw: Any, context: Any) -> Any:
+        return contextvars.copy_context().run(run, raw, context)
+
+    return in_own_context
+
+
+def _stream(chain: Chain, behavior: Any, decode: Any, stream_in: bool) -> Any:
+    def responses(raw: Any, context: Any) -> Iterator[Any]:
+        call = _start(chain, context)
+        finished = False
+        try:
+            for response in behavior(_request(chain, call, decode, raw, stream_in), context):
+                yield response
+                # grpc asked for the next one: the previous response went out.
+                chain.sent(call, response)
+        except GeneratorExit:
+            # grpc dropped the iterator: the client cancelled or the deadline passed.
+            finished = True
+            chain.end(call, grpc.StatusCode.CANCELLED if context.is_active()
+                      else terminated_code(context))
+            raise
+        except Exception as exc:
+            finished = True
+            _fail(chain, call, context, exc)
+        finally:
+            if not finished:
+                code, details = _final_code(context)
+                chain.end(call, code, details)
+
+    def in_own_context(raw: Any, context: Any) -> Iterator[Any]:
+        return _ContextIterator(contextvars.copy_context(), responses(raw, context))
+
+    return in_own_context
+
+
+class _ContextIterator:
+    """Advances a generator inside the call's own context (one per call)."""
+
+    __slots__ = ("ctx", "gen")
+
+    def __init__(self, ctx: contextvars.Context, gen: Iterator[Any]) -> None:
+        self.ctx = ctx
+        self.gen = gen
+
+    def __iter__(self) -> _ContextIterator:
+        return self
+
+    def __next__(self) -> Any:
+        return self.ctx.run(next, self.gen)
+
+    def close(self) -> None:
+        self.ctx.run(self.gen.close)  # type: ignore[attr-defined]
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
