@@ -115,7 +115,7 @@ class RuntimeContext:
             from libs.security.client_side import ClientSecurity
 
             if getattr(self, "_client_security", None) is None:
-                self._client_security = ClientSecurity.from_settings(self.settings)
+                self._client_security = ClientSecurity.from_settings(self.settings.security)
             kwargs["security"] = self._client_security
         channel = create_channel(target, observability=self.observability, **kwargs)
         self._channels.append(channel)
@@ -277,7 +277,7 @@ class RunningService:
         # interceptors, TLS ports; open non-loopback binds refused unless explicitly allowed.
         from libs.security.runtime_hooks import ServerSecurity
 
-        security = ServerSecurity.from_settings(settings)
+        security = ServerSecurity.from_settings(settings.security)
         security.check_bind(settings.grpc_host, self._log)
         self._log.info("gRPC security", **security.describe())
         server = aio.server(

@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
 
 from bytebot.testing.v1 import conformance_pb2_grpc as pb_grpc
 
+from libs.env_settings import Interval
 from libs.observability.testing.conformance import SERVICE, AioConformance
 from libs.runtime.config import ServiceSettings
 from libs.runtime.server import RuntimeContext, ServiceEntry, ServiceSpec, StartupStep
 
 
-@dataclass
 class ConformanceSettings(ServiceSettings):
-    grpc_port: int = 0
-    http_port: int = 0
+    # no registry entry: the base's free ports (0)
     ready_file: str | None = None
     startup_gate_file: str | None = None
-    startup_timeout_seconds: float = 30.0
+    startup_timeout_seconds: Interval = 30.0
 
 
 def build(settings: ConformanceSettings, runtime: RuntimeContext) -> ServiceSpec:

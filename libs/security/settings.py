@@ -1,26 +1,29 @@
-"""Security settings every service has (mixed into `libs.runtime.config.ServiceSettings`, so
-each field is a `BYTEBOT_<FIELD>` environment variable).
+"""Security settings every service has: a field of `libs.runtime.config.ServiceSettings`
+(`settings.security`), composed rather than inherited. Each field keeps its flat
+`BYTEBOT_<FIELD>` variable (BYTEBOT_AUTH_MODE, BYTEBOT_TLS_CERT_FILE, …): the security
+settings are their own pydantic-settings class over the same environment, so
+`SecuritySettings()` alone reads them too (the people-facing CLIs do, libs/stack/client.py).
 
 This module must not import `libs.runtime` (the runtime imports it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Annotated, Literal, get_args
 
-AUTH_MODES = ("none", "token", "jwt", "token+jwt")
+from pydantic import Field
+
+from libs.env_settings import CommaList, EnvSettings, Folded, JsonObject, NonNegativeInt, Seconds
+
+AuthMode = Literal["none", "token", "jwt", "token+jwt"]
+AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
 
 
-def _default_exempt_roles() -> list[str]:
-    return ["worker"]
-
-
-@dataclass
-class SecuritySettings:
+class SecuritySettings(EnvSettings):
     # --- authentication (server side) -----------------------------------------------------
     # none | token | jwt | token+jwt. "none" is for loopback development only: binding any
     # other address with it fails at start-up unless insecure_allow_open is true.
-    auth_mode: str = "none"
+    auth_mode: Annotated[AuthMode, Folded] = "none"
     # Static bearer tokens, stored hashed: one line per token `sha256:<hex> subject roles`
     # (roles comma-separated); a mounted Kubernetes Secret works as is. See tokens.py.
     tokens_file: str | None = None
@@ -31,7 +34,7 @@ class SecuritySettings:
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     # Clock skew tolerated on exp/nbf/iat.
-    jwt_leeway_seconds: float = 30.0
+    jwt_leeway_seconds: Seconds = 30.0
     # Claim holding the roles (a list or a space/comma separated string).
     jwt_roles_claim: str = "roles"
     # grpcurl list/describe without a token (health is always open: kubelet probes it).
@@ -39,17 +42,17 @@ class SecuritySettings:
     # Production: only the `worker` role may call ComputerService and InferenceService.
     production_mode: bool = False
     # Extra per-service allow lists: {"pkg.Service": ["role", ...]} (JSON).
-    service_roles: dict[str, list[str]] = field(default_factory=dict)
+    service_roles: JsonObject[list[str]] = Field(default_factory=dict)
     # Explicit opt-in to serve without authentication on a non-loopback address.
     insecure_allow_open: bool = False
 
     # --- rate limits (per authenticated identity; per peer address when auth is off) ------
     # Requests per second refilled into each caller's bucket; 0 disables rate limiting.
-    rate_limit_per_second: float = 0.0
+    rate_limit_per_second: Annotated[float, Field(ge=0)] = 0.0
     # Bucket size (burst); 0 means 2 x rate_limit_per_second.
-    rate_limit_burst: int = 0
+    rate_limit_burst: NonNegativeInt = 0
     # Roles never rate limited (service identities).
-    rate_limit_exempt_roles: list[str] = field(default_factory=_default_exempt_roles)
+    rate_limit_exempt_roles: CommaList[str] = Field(default_factory=lambda: ["worker"])
 
     # --- TLS (server side) ---------------------------------------------------------------
     tls_cert_file: str | None = None
@@ -71,4 +74,4 @@ class SecuritySettings:
     tls_server_name: str | None = None
 
 
-__all__ = ["AUTH_MODES", "SecuritySettings"]
+__all__ = ["AUTH_MODES", "AuthMode", "SecuritySettings"]

@@ -114,12 +114,15 @@ def _auth_summary(stack: LocalStack) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from libs.runtime.config import parse_value
+    from libs.env_settings import SettingsError, load
     from libs.security.runtime_hooks import is_loopback
+    from libs.security.settings import SecuritySettings
 
+    name = "BYTEBOT_INSECURE_ALLOW_OPEN"
     try:
-        open_ok = parse_value(bool, os.environ.get("BYTEBOT_INSECURE_ALLOW_OPEN") or "false")
-    except ValueError:
+        open_ok = load(SecuritySettings, environ={name: os.environ.get(name, "")}
+                       ).insecure_allow_open
+    except SettingsError:
         open_ok = False  # the services themselves report the bad value
     if not args.auth and not is_loopback(args.host) and not open_ok:
         # every service would refuse to start (libs.security); say so once, up front

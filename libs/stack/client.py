@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from libs.runtime.config import SettingsError, env_name, parse_value, settings_fields
+from libs.env_settings import SettingsError, env_name, load
 from libs.security.client_side import ClientSecurity
 from libs.security.settings import SecuritySettings
 from libs.security.tls import TlsConfigError
@@ -32,18 +32,9 @@ CLIENT_FIELDS: tuple[str, ...] = (
 
 def client_settings(environ: Mapping[str, str] = os.environ) -> SecuritySettings:
     """The client part of the security settings from `BYTEBOT_*` variables (an empty
-    variable counts as unset)."""
-    fields = settings_fields(SecuritySettings)  # type: ignore[arg-type]
-    values: dict[str, object] = {}
-    for name in CLIENT_FIELDS:
-        raw = environ.get(env_name(name), "")
-        if raw == "":
-            continue
-        try:
-            values[name] = parse_value(fields[name], raw)
-        except ValueError as exc:
-            raise SettingsError(f"{env_name(name)}={raw!r}: {exc}") from None
-    return SecuritySettings(**values)  # type: ignore[arg-type]
+    variable counts as unset); every other security field keeps its default."""
+    names = (env_name(field) for field in CLIENT_FIELDS)
+    return load(SecuritySettings, environ={n: environ[n] for n in names if n in environ})
 
 
 @contextmanager

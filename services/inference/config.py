@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from bytebot.inference.v1 import inference_pb2
+from pydantic import Field
 
+from libs.env_settings import Folded, NonNegativeInt, Port, PositiveInt
 from libs.runtime.config import ServiceSettings
 from libs.runtime.registry import ServiceDefinition
 
@@ -22,35 +24,41 @@ SERVICE = ServiceDefinition(
 
 MIB = 1024 * 1024
 
+# The choices services.inference.backends.select.BACKENDS and
+# services.inference.tools.detector_model.COMPUTE_UNITS know, written as types so a bad value
+# fails at start-up (a test keeps them equal).
+Backend = Literal["auto", "cpu", "coreml"]
+ComputeUnits = Literal["ALL", "CPU_AND_NE", "CPU_AND_GPU", "CPU_ONLY"]
+Fraction = Annotated[float, Field(ge=0, le=1)]
 
-@dataclass
+
 class InferenceSettings(ServiceSettings):
-    grpc_port: int = SERVICE.grpc_port
-    http_port: int = SERVICE.http_port
+    grpc_port: Port = SERVICE.grpc_port
+    http_port: Port = SERVICE.http_port
     # "auto" (coreml on macOS with the Core ML bridge, else cpu), "cpu" or "coreml".
-    backend: str = "auto"
+    backend: Annotated[Backend, Folded] = "auto"
     # Requests running OCR at once (a thread pool; Tesseract releases the GIL).
-    inference_workers: int = 2
+    inference_workers: PositiveInt = 2
     # Tesseract threads per request (the frame is cut into bands read in parallel).
-    ocr_threads: int = 2
-    ocr_bands: int = 4
+    ocr_threads: PositiveInt = 2
+    ocr_bands: PositiveInt = 4
     # Page upscale before Tesseract: small UI fonts read better larger (costs time).
-    ocr_upscale: float = 1.25
+    ocr_upscale: Annotated[float, Field(gt=0)] = 1.25
     # Words below this confidence are read again by PP-OCR, at most this many crops a frame.
-    ocr_low_confidence: float = 0.6
-    ocr_max_fallback_crops: int = 6
+    ocr_low_confidence: Fraction = 0.6
+    ocr_max_fallback_crops: NonNegativeInt = 6
     # PP-OCR (rapidocr, ONNX models from its wheel) for uncertain regions and FindText misses.
     ocr_use_rapidocr: bool = True
     # FindText: when the fast pass does not find the query, read the frame again with PP-OCR
     # detection + recognition (seconds on 2 cores; cached per frame). Off: answer at once.
     find_thorough_on_miss: bool = True
     # Results kept per frame hash (consecutive identical screens are not read twice).
-    ocr_cache_entries: int = 16
+    ocr_cache_entries: NonNegativeInt = 16
     tessdata_dir: str | None = None
     # Core ML backend: the .mlpackage (built by `python -m services.inference.tools.convert`;
     # unset: built once into ~/.cache/bytebot/models) and the compute units.
     coreml_model_path: str | None = None
-    coreml_compute_units: str = "CPU_AND_NE"
+    coreml_compute_units: ComputeUnits = "CPU_AND_NE"
     # Input limits.
-    max_image_bytes: int = 16 * MIB
-    max_image_pixels: int = 40_000_000
+    max_image_bytes: PositiveInt = 16 * MIB
+    max_image_pixels: PositiveInt = 40_000_000

@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Annotated
 
 from bytebot.telemetry.v1 import telemetry_pb2
+from pydantic import Field
 
-from libs.runtime.config import ServiceSettings, SettingsError
+from libs.env_settings import Interval, JsonObject, NonNegativeInt, Port, PositiveInt
+from libs.runtime.config import ServiceSettings
 from libs.runtime.registry import ServiceDefinition
 from libs.stack.layout import grpc_targets, metrics_urls
 
@@ -27,54 +29,40 @@ SERVICE = ServiceDefinition(
 )
 
 
-@dataclass
+# a gRPC target: host:port (empty is no target)
+Target = Annotated[str, Field(min_length=1)]
+
+
 class TelemetrySettings(ServiceSettings):
-    grpc_port: int = SERVICE.grpc_port
-    http_port: int = SERVICE.http_port
+    grpc_port: Port = SERVICE.grpc_port
+    http_port: Port = SERVICE.http_port
     # The fleet: service name → gRPC target probed through grpc.health.v1. The order is the
     # order of every answer. Default: the local stack (`bytebot up`).
-    services: dict[str, str] = field(default_factory=grpc_targets)
+    services: JsonObject[Target] = Field(default_factory=grpc_targets, min_length=1)
     # Service name → its /metrics URL, scraped for the SLO report when no Prometheus is set.
-    metrics_urls: dict[str, str] = field(default_factory=metrics_urls)
+    metrics_urls: JsonObject[str] = Field(default_factory=metrics_urls)
     # One health Check (one probe of one service) gives up after this long → UNREACHABLE.
-    probe_timeout_seconds: float = 1.0
+    probe_timeout_seconds: Interval = 1.0
     # The background probe loop (readiness, the fleet gauges) checks the fleet this often.
-    probe_interval_seconds: float = 5.0
+    probe_interval_seconds: Interval = 5.0
     # A Prometheus server (http://host:9090): the SLO report queries it instead of scraping.
     prometheus_url: str | None = None
     # The label selector that picks the stack's series in Prometheus (the scrape jobs of
     # deploy/prometheus and of `bytebot up --with-prometheus` are named bytebot-…).
     prometheus_selector: str = 'job=~"bytebot.*"'
-    prometheus_timeout_seconds: float = 5.0
+    prometheus_timeout_seconds: Interval = 5.0
     # One /metrics scrape gives up after this long (the service then has no data).
-    scrape_timeout_seconds: float = 2.0
+    scrape_timeout_seconds: Interval = 2.0
     # The SLO sampler scrapes /metrics this often and keeps a day of compact samples, so a
     # report over a window subtracts the sample taken at the window's start.
-    slo_sample_interval_seconds: float = 15.0
+    slo_sample_interval_seconds: Interval = 15.0
     # Memory usage = resident memory / this limit (a container's memory limit). 0: the
     # machine's physical memory.
-    memory_limit_bytes: int = 0
+    memory_limit_bytes: NonNegativeInt = 0
     # CPU usage = CPU seconds per second / this many cores (a container's CPU limit).
-    cpu_limit_cores: float = 1.0
+    cpu_limit_cores: Interval = 1.0
     # RecordEvents token bucket, per (source, peer host): sustained events/s and burst.
-    events_rate_per_second: float = 100.0
-    events_burst: int = 1000
+    events_rate_per_second: Interval = 100.0
+    events_burst: PositiveInt = 1000
     # Distinct event names kept as metric label values (the rest count as "other").
-    event_name_label_cap: int = 100
-
-    def __post_init__(self) -> None:
-        if not self.services:
-            raise SettingsError("BYTEBOT_SERVICES: the fleet needs at least one service")
-        for name, target in self.services.items():
-            if not isinstance(target, str) or not target:
-                raise SettingsError(f"BYTEBOT_SERVICES[{name!r}]: expected a host:port target")
-        for name in ("probe_timeout_seconds", "probe_interval_seconds",
-                     "slo_sample_interval_seconds", "scrape_timeout_seconds",
-                     "prometheus_timeout_seconds", "cpu_limit_cores",
-                     "events_rate_per_second"):
-            if getattr(self, name) <= 0:
-                raise SettingsError(f"BYTEBOT_{name.upper()}: must be > 0")
-        if self.events_burst < 1:
-            raise SettingsError("BYTEBOT_EVENTS_BURST: must be >= 1")
-        if self.memory_limit_bytes < 0:
-            raise SettingsError("BYTEBOT_MEMORY_LIMIT_BYTES: must be >= 0")
+    event_name_label_cap: NonNegativeInt = 100

@@ -75,7 +75,7 @@ class TelemetryServicer(telemetry_pb2_grpc.TelemetryServiceServicer):
         self.prober = FleetProber(
             settings.services,
             timeout=settings.probe_timeout_seconds,
-            channel_factory=probe_channel_factory(settings),
+            channel_factory=probe_channel_factory(settings.security),
         )
         self.metrics = MetricsSource(
             settings.metrics_urls,

@@ -63,7 +63,7 @@ def test_tls_serves_tls_clients_and_refuses_plaintext(tmp_path):
             async with aio.secure_channel(svc.grpc_target, other) as channel:
                 assert (await call(channel))[0] is grpc.StatusCode.UNAVAILABLE
             # the runtime's own client (settings → ClientSecurity) speaks TLS
-            client_settings = load_settings(ServiceSettings, {"tls_ca_file": str(pki.ca)})
+            client_settings = load_settings(ServiceSettings, {"tls_ca_file": str(pki.ca)}).security
             security = ClientSecurity.from_settings(client_settings)
             async with svc.runtime.channel(svc.grpc_target, security=security) as channel:
                 assert (await call(channel))[0] is grpc.StatusCode.OK
@@ -109,7 +109,7 @@ def test_mtls_requires_a_client_certificate_from_our_ca(tmp_path):
                     "tls_client_key_file": str(pki.client_key),
                     "client_token_file": str(token_file),
                 },
-            )
+            ).security
             security = ClientSecurity.from_settings(client_settings)
             async with svc.runtime.channel(svc.grpc_target, security=security) as channel:
                 code, payload = await call(channel)
@@ -172,7 +172,7 @@ def test_sync_server_flavour(tmp_path, capsys):
         {"auth_mode": "token", "tokens_file": str(write_tokens_file(tmp_path / "tokens"))},
     )
     obs = observability.setup("sync-probe")
-    security = ServerSecurity.from_settings(settings)
+    security = ServerSecurity.from_settings(settings.security)
     server, target = start_sync_server(
         security.sync_interceptors(obs.server_interceptors()), WhoAmI()
     )

@@ -22,7 +22,7 @@ def _statuses(response: pb.GetSystemHealthResponse) -> dict[str, dict[str, int]]
 
 
 def test_without_client_tls_settings_probes_stay_plaintext():
-    assert probe_channel_factory(load_settings(ServiceSettings)) is plain_channel
+    assert probe_channel_factory(load_settings(ServiceSettings).security) is plain_channel
 
 
 def test_telemetry_probes_a_tls_fleet_with_the_client_tls_settings(tmp_path):

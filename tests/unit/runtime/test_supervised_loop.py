@@ -10,7 +10,6 @@ import io
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 
 import grpc
 import pytest
@@ -223,7 +222,6 @@ def test_health_manager_readiness_flips_and_recovers() -> None:
 # --- in a real runtime server: gRPC health and /health/ready agree ----------------------
 
 
-@dataclass
 class _LoopSettings(ServiceSettings):
     pass
 

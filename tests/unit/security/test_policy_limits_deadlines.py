@@ -24,6 +24,7 @@ from libs.security.deadlines import clamp_timeout, deadline_scope, remaining
 from libs.security.identity import identity_scope
 from libs.security.ratelimit import RateLimiter
 from libs.security.runtime_hooks import SecurityConfigError, ServerSecurity, is_loopback
+from libs.security.settings import SecuritySettings
 from libs.status.errors import PermissionDenied
 
 ALICE = Identity("alice", frozenset({"user"}), "token")
@@ -127,17 +128,22 @@ class Log:
 
 def test_open_server_rules():
     open_settings = load_settings(ServiceSettings, {})
-    security = ServerSecurity.from_settings(open_settings)
+    security = ServerSecurity.from_settings(open_settings.security)
     log = Log()
     security.check_bind("127.0.0.1", log)
     assert log.warnings and "authentication is OFF" in log.warnings[0]
     with pytest.raises(SecurityConfigError, match="INSECURE_ALLOW_OPEN"):
         security.check_bind("0.0.0.0", log)
     allowed = ServerSecurity.from_settings(
-        load_settings(ServiceSettings, {"insecure_allow_open": True})
+        load_settings(ServiceSettings, {"insecure_allow_open": True}).security
     )
     allowed.check_bind("0.0.0.0", log)
     assert "non-loopback" in log.warnings[-1]
+
+
+def _security(overrides: dict[str, object]) -> SecuritySettings:
+    """A service's security settings (the `security` field) with these flat overrides."""
+    return load_settings(ServiceSettings, overrides).security
 
 
 def test_security_settings_from_environment_and_errors(tmp_path):
@@ -148,24 +154,25 @@ def test_security_settings_from_environment_and_errors(tmp_path):
         "BYTEBOT_RATE_LIMIT_PER_SECOND": "5",
         "BYTEBOT_SERVICE_ROLES": '{"x.Y": ["admin"]}',
     }
-    settings = load_settings(ServiceSettings, environ=env)
+    # composed: the flat variables fill `settings.security`
+    settings = load_settings(ServiceSettings, environ=env).security
     assert (settings.auth_mode, settings.production_mode) == ("token", True)
     assert settings.rate_limit_per_second == 5.0 and settings.service_roles == {"x.Y": ["admin"]}
     with pytest.raises(SecurityConfigError, match="cannot read tokens file"):
         ServerSecurity.from_settings(settings)  # the file does not exist
     with pytest.raises(SecurityConfigError, match="needs BYTEBOT_TOKENS_FILE"):
-        ServerSecurity.from_settings(load_settings(ServiceSettings, {"auth_mode": "token"}))
-    with pytest.raises(SecurityConfigError, match="expected one of"):
-        ServerSecurity.from_settings(load_settings(ServiceSettings, {"auth_mode": "magic"}))
+        ServerSecurity.from_settings(_security({"auth_mode": "token"}))
+    with pytest.raises(SettingsError, match=r"BYTEBOT_AUTH_MODE.*not one of"):
+        load_settings(ServiceSettings, {"auth_mode": "magic"})
     with pytest.raises(SecurityConfigError, match="go together"):
-        ServerSecurity.from_settings(load_settings(ServiceSettings, {"tls_cert_file": "/x"}))
+        ServerSecurity.from_settings(_security({"tls_cert_file": "/x"}))
     with pytest.raises(SecurityConfigError, match="cannot read the client token file"):
         ServerSecurity.from_settings(
-            load_settings(ServiceSettings, {"client_token_file": str(tmp_path / "nope")})
+            _security({"client_token_file": str(tmp_path / "nope")})
         )
     with pytest.raises(SecurityConfigError, match="cannot read TLS CA bundle"):
         ServerSecurity.from_settings(
-            load_settings(ServiceSettings, {"tls_ca_file": str(tmp_path / "nope.pem")})
+            _security({"tls_ca_file": str(tmp_path / "nope.pem")})
         )
     with pytest.raises(SettingsError, match="BYTEBOT_PRODUCTION_MODE"):
         load_settings(ServiceSettings, environ={"BYTEBOT_PRODUCTION_MODE": "perhaps"})
