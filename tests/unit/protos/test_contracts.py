@@ -7,11 +7,11 @@ import re
 import pytest
 from bytebot.common.v1 import common_pb2
 from bytebot.computer.v1 import action_pb2, computer_pb2
-from bytebot.inference.v1 import inference_pb2
 from bytebot.tasks.v1 import tasks_pb2
 from bytebot.telemetry.v1 import telemetry_pb2
-from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool
 
+from libs.runtime import registry
 from tests.unit.protos.descriptors import FILE_SERVICE, leading_comments
 
 ACTION_NAMES = [
@@ -46,11 +46,12 @@ INPUT_ACTIONS = [
     "TypeText",
     "PasteText",
 ]
+# Every public gRPC service, as the service registry (libs/runtime/registry.py) declares it:
+# full name -> its ServiceDescriptor (the registered names come from the generated code).
 SERVICES = {
-    "bytebot.computer.v1.ComputerService": computer_pb2,
-    "bytebot.inference.v1.InferenceService": inference_pb2,
-    "bytebot.tasks.v1.TaskService": tasks_pb2,
-    "bytebot.telemetry.v1.TelemetryService": telemetry_pb2,
+    name: descriptor_pool.Default().FindServiceByName(name)
+    for definition in registry.definitions()
+    for name in definition.grpc_services
 }
 
 
@@ -155,8 +156,8 @@ def test_task_steps_are_actions():
 def test_streaming_rpcs_are_server_streams():
     streams = {
         (service_name, method.name)
-        for service_name, module in SERVICES.items()
-        for method in module.DESCRIPTOR.services_by_name[service_name.rsplit(".", 1)[1]].methods
+        for service_name, service in SERVICES.items()
+        for method in service.methods
         if method.server_streaming or method.client_streaming
     }
     assert streams == {
@@ -189,6 +190,18 @@ def test_service_comments_name_the_health_probes(repo_descriptor_set):
         comment = " ".join(comments[full_name].split())
         for name in ('"liveness"', '"readiness"', '"startup"', f'"{full_name}"'):
             assert name in comment, f"{full_name}'s comment does not mention {name}"
+
+
+def test_the_registry_serves_every_public_service_of_the_protos(repo_descriptor_set):
+    # SERVICES comes from the registry: a service whose proto exists but which no registered
+    # service serves (or the reverse) shows up here, not as a silently shorter table
+    declared = {
+        f"{file.package}.{service.name}"
+        for file in repo_descriptor_set.file
+        for service in file.service
+        if not file.package.startswith("bytebot.testing.")  # the conformance test service
+    }
+    assert declared == set(SERVICES)
 
 
 def test_every_enum_starts_with_an_unspecified_zero(repo_descriptor_set):
