@@ -1,10 +1,10 @@
 """What `libs/runtime` calls: one object per server built from the settings.
 
-    security = ServerSecurity.from_settings(settings, log)      # fails on unusable settings
+    security = ServerSecurity.from_settings(settings.security)  # fails on unusable settings
     security.check_bind(settings.grpc_host)                     # open non-loopback → error
     server = aio.server(interceptors=security.aio_interceptors(obs.aio_server_interceptors()))
     port = security.add_port(server, address)                   # TLS when configured
-    channel_kwargs: ClientSecurity.from_settings(settings)      # client_side.py
+    channel_kwargs: ClientSecurity.from_settings(settings.security)  # client_side.py
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from libs.security.client_side import ClientSecurity
 from libs.security.guard import Guard
 from libs.security.ratelimit import RateLimiter
 from libs.security.server_side import SecurityHooks, with_security
+from libs.security.settings import SecuritySettings
 from libs.security.tls import TlsConfigError, server_credentials
 
 
@@ -51,7 +52,9 @@ class ServerSecurity:
         self.credentials = credentials
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ServerSecurity:
+    def from_settings(cls, settings: SecuritySettings) -> ServerSecurity:
+        """From a service's `settings.security` (ranges and modes are already checked by
+        the settings' own field types)."""
         try:
             authenticator = Authenticator.from_settings(settings)
             credentials = server_credentials(
@@ -63,8 +66,6 @@ class ServerSecurity:
         except (AuthConfigError, TlsConfigError) as exc:
             raise SecurityConfigError(str(exc)) from None
         limiter = None
-        if settings.rate_limit_per_second < 0 or settings.rate_limit_burst < 0:
-            raise SecurityConfigError("rate_limit_per_second and rate_limit_burst must be >= 0")
         if settings.rate_limit_per_second > 0:
             limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         guard = Guard(
