@@ -142,10 +142,15 @@ def nested_settings(cls: type[EnvSettings]) -> dict[str, type[EnvSettings]]:
 
 
 def field_names(cls: type[EnvSettings]) -> set[str]:
-    """Every setting name of `cls`, nested settings' fields included (flat)."""
+    """Every setting name of `cls`, nested settings' fields included (flat). A name in two
+    places would be one variable for two fields: refused."""
     names = set(cls.model_fields)
     for nested in nested_settings(cls).values():
-        names |= field_names(nested)
+        inner = field_names(nested)
+        if names & inner:
+            raise TypeError(f"{cls.__name__} and its {nested.__name__} both have "
+                            f"{sorted(names & inner)}: one BYTEBOT_ variable, two fields")
+        names |= inner
     return names
 
 
@@ -154,9 +159,12 @@ def build(cls: type[E], values: Mapping[str, Any], environ: Mapping[str, str]) -
     their own class, built from the same `environ`). Raises pydantic's ValidationError."""
     own = {k: v for k, v in values.items() if k in cls.model_fields}
     for name, nested in nested_settings(cls).items():
-        if not isinstance(own.get(name), nested):
+        given = own.get(name)
+        if not isinstance(given, nested):
+            # a dict for the field itself and flat names both count; flat ones win
             mine = field_names(nested)
-            own[name] = build(nested, {k: v for k, v in values.items() if k in mine}, environ)
+            flat = {k: v for k, v in values.items() if k in mine}
+            own[name] = build(nested, {**(given or {}), **flat}, environ)
     sources = (InitSettingsSource(cls, own), EnvironSource(cls, environ))
     return cls(_build_sources=(sources, own))
 

@@ -173,6 +173,20 @@ def test_security_is_a_field_not_a_base_class():
     assert ServiceSettings.model_fields["security"].annotation is SecuritySettings
 
 
+def test_a_field_shadowing_a_security_field_is_refused():
+    class Clash(ServiceSettings):
+        auth_mode: str = "mine"  # would be BYTEBOT_AUTH_MODE twice
+
+    with pytest.raises(TypeError, match=r"\['auth_mode'\]: one BYTEBOT_ variable, two fields"):
+        load_settings(Clash, environ={})
+
+
+def test_the_security_field_also_takes_a_mapping():
+    s = load_settings(DemoSettings, {"security": {"auth_mode": "jwt", "jwt_issuer": "me"},
+                                     "jwt_issuer": "flat"}, environ={})
+    assert (s.security.auth_mode, s.security.jwt_issuer) == ("jwt", "flat")
+
+
 def test_nested_security_reads_the_flat_variables():
     env = {
         "BYTEBOT_AUTH_MODE": "Token",
