@@ -22,11 +22,12 @@ fresh one). Stacks are measured in alternating rounds so machine load drifts ove
                 has no asyncio support);
   peer/both     the same plus their client interceptors;
   prod/server   the PRODUCTION configuration (issue 13): token authentication on (libs.security
-                with a hashed tokens file, production_mode, the binder and enforcer around
-                observability as libs/runtime/server.py builds it), full observability with
-                100 %-sampled spans through a BatchSpanProcessor and a REAL OTLPSpanExporter over
-                gRPC to an OTLP receiver (libs/observability/testing/otlp_receiver.py, in a
-                process of its own), access line per call;
+                with a hashed tokens file, production_mode, its hook in the one server edge
+                after observability's, as libs/runtime/server.py builds it), full observability
+                with 100 %-sampled spans through a BatchSpanProcessor and a REAL OTLPSpanExporter
+                over gRPC (with our encoder, as services build it) to an OTLP receiver
+                (libs/observability/testing/otlp_receiver.py, in a process of its own), access
+                line per call;
   prod/no-a66   the same with the gRFC A66 metrics off (metrics_a66_enabled=false; only when
                 libs.observability.setup has the switch): A66's own cost is the difference;
   metrics/server  METRICS-ONLY: tracing off (OTEL_SDK_DISABLED=true), access log at warning
@@ -140,13 +141,15 @@ def setup_prod(otlp_endpoint: str, a66: bool = True) -> Any:
     """Full observability with a real OTLP exporter (gRPC, batch processor), as a service
     started with OTEL_EXPORTER_OTLP_ENDPOINT set; spans 100 % sampled (the default sampler,
     and the bench's calls carry no parent)."""
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from libs import _compat
 
     devnull = open(os.devnull, "w")
     obs = observability.setup(
         "bench", "0", "bench", log_level="info", registry=CollectorRegistry(),
         log_stream=devnull, span_processor="batch",
-        span_exporters=[OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True)],
+        # what a service builds from OTEL_EXPORTER_OTLP_ENDPOINT (libs/observability/tracing.py):
+        # the stock OTLP/gRPC exporter with our faster encoder
+        span_exporters=[_compat.otlp_grpc_span_exporter(endpoint=otlp_endpoint, insecure=True)],
         **({"a66": a66} if A66_SWITCH else {}),
     )
     obs.precreate([conf.SERVICE])

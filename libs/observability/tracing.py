@@ -43,6 +43,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from libs import _compat
 from libs.observability.rpc_span import RpcSpanFactory
 
 F = TypeVar("F")
@@ -117,11 +118,9 @@ def _otlp_exporter() -> SpanExporter:
     )
     if protocol.startswith("http"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    else:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[assignment]
-            OTLPSpanExporter,
-        )
-    return OTLPSpanExporter()
+
+        return OTLPSpanExporter()
+    return _compat.otlp_grpc_span_exporter()  # the stock exporter with a faster encoder
 
 
 def configure(

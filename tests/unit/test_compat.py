@@ -194,3 +194,37 @@ def test_grpc_reflection_private_base() -> None:
 @pytest.mark.parametrize("name", sorted(_compat.__all__))
 def test_every_accessor_is_exported(name: str) -> None:
     assert hasattr(_compat, name)
+
+
+def test_otlp_grpc_exporter_translate_hook_sends_our_encoding() -> None:
+    """The OTLP/gRPC exporter still builds its request through `_translate_data(spans)`, and
+    the exporter built on it delivers the spans to a real receiver."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    from libs.observability.testing.otlp_receiver import OtlpReceiver
+
+    assert callable(getattr(OTLPSpanExporter, _compat.OTLP_TRANSLATE, None)), (
+        UPGRADE + "OTLPSpanExporter._translate_data is gone: the fast encoder is not used "
+        "(libs/_compat.py otlp_grpc_span_exporter falls back to the stock exporter)"
+    )
+    provider = TracerProvider()
+    memory = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    with provider.get_tracer("t").start_as_current_span("compat", attributes={"a": 1}):
+        pass
+    spans = memory.get_finished_spans()
+    with OtlpReceiver() as receiver:
+        exporter = _compat.otlp_grpc_span_exporter(endpoint=receiver.endpoint, insecure=True)
+        assert type(exporter).__name__ == "FastOTLPSpanExporter"
+        request = exporter._translate_data(spans)
+        assert isinstance(request, ExportTraceServiceRequest), (
+            UPGRADE + "_translate_data no longer returns the ExportTraceServiceRequest sent"
+        )
+        assert exporter.export(spans) is SpanExportResult.SUCCESS
+        exporter.shutdown()
+        received = receiver.snapshot()
+    assert [(s.name, s.attributes) for s in received] == [("compat", {"a": 1})]
