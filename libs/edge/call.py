@@ -11,12 +11,13 @@ class CallState:
     (a dict of the invocation metadata), `raw_metadata` (grpc's pairs, duplicates kept),
     `correlation_id` / `user_id` (bound by observability, overridden by security when
     authentication decides who the caller is), and may ask for `headers` (initial metadata
-    the edge sends once, after every hook began)."""
+    the edge sends once, after every hook began). On the client side hooks edit `outgoing`
+    (metadata pairs) and `timeout`, which the call then goes out with."""
 
     __slots__ = (
-        "correlation_id", "ends", "error", "headers", "ids", "metadata", "peer",
+        "correlation_id", "ends", "error", "headers", "ids", "metadata", "outgoing", "peer",
         "raw_metadata", "rcvd_bytes", "received", "sent", "sent_bytes", "span", "start",
-        "user_id",
+        "timeout", "user_id",
     )
 
     def __init__(self, peer: tuple[str, int | None], correlation_id: str | None = None,
@@ -28,6 +29,9 @@ class CallState:
         self.raw_metadata = raw_metadata or ()
         self.metadata: dict[str, Any] = dict(raw_metadata) if raw_metadata else {}
         self.headers: tuple[tuple[str, str], ...] = ()
+        # client calls: the metadata and timeout the call goes out with (hooks change them)
+        self.outgoing: Any = None
+        self.timeout: float | None = None
         self.ends: Any = None  # the `end` hooks of a rejected call (those that began)
         self.span: Any = None
         self.ids: Any = False  # False = not computed yet

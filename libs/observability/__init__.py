@@ -38,19 +38,26 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from libs.edge import AioServerEdge, ServerEdge
 from libs.edge.callmeta import RpcKind
+from libs.edge.client_aio import aio_client_edge
+from libs.edge.client_sync import ClientEdge
 from libs.observability import logging as obs_logging
 from libs.observability import metrics as obs_metrics
 from libs.observability import tracing
 from libs.observability.access_log import AccessLogReporterFactory
+from libs.observability.client_hooks import ClientObserverHooks
 from libs.observability.filters import DEFAULT_FILTER, Filter
 from libs.observability.interceptors._common import parse_target
-from libs.observability.interceptors.client_aio import aio_client_interceptors
-from libs.observability.interceptors.client_sync import ClientInterceptor
 from libs.observability.metrics_reporter import MetricsReporterFactory
 from libs.observability.pipeline import Pipeline
 from libs.observability.spans import SpanReporterFactory
 
-__all__ = ["Observability", "setup"]
+__all__ = ["Observability", "client_peer", "setup"]
+
+
+def client_peer(target: str | None) -> tuple[str, int | None]:
+    """(server.address, server.port) of a channel target, for client calls' signals."""
+    address, port = parse_target(target)
+    return address or "unknown", port
 
 
 class Observability:
@@ -118,13 +125,16 @@ class Observability:
             self._client_pipelines[target] = pipeline
         return pipeline
 
+    def client_hooks(self, target: str | None = None) -> list[Any]:
+        """Observability's place in the client edge's chain (libs/edge): last, so the span
+        and the access line see the metadata and deadline the call really goes out with."""
+        return [ClientObserverHooks(self.client_pipeline(target))]
+
     def client_interceptors(self, target: str | None = None) -> list[Any]:
-        address, port = parse_target(target)
-        return [ClientInterceptor(self.client_pipeline(target), (address or "unknown", port))]
+        return [ClientEdge(self.client_hooks(target), client_peer(target))]
 
     def aio_client_interceptors(self, target: str | None = None) -> list[Any]:
-        address, port = parse_target(target)
-        return aio_client_interceptors(self.client_pipeline(target), (address or "unknown", port))
+        return aio_client_edge(self.client_hooks(target), client_peer(target))
 
     # -- metrics ------------------------------------------------------------------------
 

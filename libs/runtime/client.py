@@ -31,7 +31,11 @@ from typing import Any
 import grpc
 from grpc import aio
 
-from libs.call_details import aio_details, sync_details
+from libs.edge import CallHook, CallState, HookFactory
+from libs.edge.callmeta import RpcKind
+from libs.edge.client_aio import aio_client_edge
+from libs.edge.client_sync import ClientEdge
+from libs.observability import client_peer
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
@@ -91,26 +95,40 @@ def channel_options(
     return list(base.items())
 
 
-class _DefaultDeadline(aio.UnaryUnaryClientInterceptor):
-    """Give unary calls without a timeout a default one."""
+class _DefaultDeadlineHook(CallHook):
+    __slots__ = ("timeout",)
 
     def __init__(self, timeout: float) -> None:
-        self._timeout = timeout
+        self.timeout = timeout
 
-    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        if details.timeout is None:
-            details = aio_details(details, timeout=self._timeout)
-        return await continuation(details, request)
+    def begin(self, call: CallState, details: Any) -> None:
+        if call.timeout is None:
+            call.timeout = self.timeout
 
 
-class _SyncDefaultDeadline(grpc.UnaryUnaryClientInterceptor):
+class DefaultDeadline(HookFactory):
+    """Unary calls without a timeout get a default one (streams may be long-lived)."""
+
     def __init__(self, timeout: float) -> None:
-        self._timeout = timeout
+        self.hook = _DefaultDeadlineHook(timeout)
 
-    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        if details.timeout is None:
-            details = sync_details(details, timeout=self._timeout)
-        return continuation(details, request)
+    def for_method(self, method: str, kind: RpcKind) -> CallHook | None:
+        return self.hook if kind is RpcKind.UNARY else None
+
+
+def _client_hooks(target: str, observability: Any, security: Any,
+                  default_timeout: float | None) -> list[Any]:
+    """The concerns of a channel's outgoing calls, in chain order: the token and the served
+    call's remaining deadline first, then the default deadline, then observability (which
+    records what the call really goes out with)."""
+    hooks: list[Any] = []
+    if security is not None:
+        hooks.extend(security.client_hooks())
+    if default_timeout is not None:
+        hooks.append(DefaultDeadline(default_timeout))
+    if observability is not None:
+        hooks.extend(observability.client_hooks(target))
+    return hooks
 
 
 def create_channel(
@@ -129,15 +147,8 @@ def create_channel(
 ) -> aio.Channel:
     """A `grpc.aio` channel with the observability client interceptors (spans, metrics,
     logs, correlation forwarding); plaintext unless `security` says otherwise."""
-    chain: list[Any] = []
-    # --- libs.security (issue 9): bearer token + remaining-deadline propagation, first ---
-    if security is not None:
-        chain.extend(security.aio_interceptors())
-    # --- end libs.security ---
-    if default_timeout is not None:
-        chain.append(_DefaultDeadline(default_timeout))
-    if observability is not None:
-        chain.extend(observability.aio_client_interceptors(target))
+    hooks = _client_hooks(target, observability, security, default_timeout)
+    chain: list[Any] = aio_client_edge(hooks, client_peer(target)) if hooks else []
     chain.extend(interceptors)
     opts = channel_options(
         service_config=service_config,
@@ -179,11 +190,8 @@ def create_sync_channel(
     channel = security.sync_channel(target, opts) if security else grpc.insecure_channel(
         target, options=opts
     )
-    chain: list[Any] = list(security.sync_interceptors()) if security else []
-    if default_timeout is not None:
-        chain.append(_SyncDefaultDeadline(default_timeout))
-    if observability is not None:
-        chain.extend(observability.client_interceptors(target))
+    hooks = _client_hooks(target, observability, security, default_timeout)
+    chain: list[Any] = [ClientEdge(hooks, client_peer(target))] if hooks else []
     chain.extend(interceptors)
     return grpc.intercept_channel(channel, *chain) if chain else channel
 

@@ -17,7 +17,10 @@ from typing import Any
 import grpc
 from grpc import aio
 
-from libs.call_details import aio_details, sync_details
+from libs.edge import CallHook, CallState, HookFactory
+from libs.edge.callmeta import RpcKind
+from libs.edge.client_aio import aio_client_edge
+from libs.edge.client_sync import ClientEdge
 from libs.security.deadlines import clamp_timeout
 from libs.security.tls import TlsConfigError, read_file
 
@@ -72,70 +75,29 @@ def _with_auth(metadata: Any, source: TokenSource | None) -> Any:
     return pairs
 
 
-class _AioBase:
+class _OutgoingHook(CallHook):
+    """Adds the bearer token (unless the caller chose its own credentials) and clamps the
+    timeout to the remaining deadline of the call being served (deadlines.py)."""
+
+    __slots__ = ("source",)
+
     def __init__(self, source: TokenSource | None) -> None:
         self.source = source
 
-    def _details(self, details: Any) -> Any:
-        metadata = _with_auth(details.metadata, self.source)
-        if metadata is not details.metadata and not isinstance(metadata, aio.Metadata):
-            metadata = aio.Metadata(*metadata)
-        return aio_details(details, timeout=clamp_timeout(details.timeout), metadata=metadata)
+    def begin(self, call: CallState, details: Any) -> None:
+        call.outgoing = _with_auth(call.outgoing, self.source)
+        call.timeout = clamp_timeout(call.timeout)
 
 
-class _AioUU(_AioBase, aio.UnaryUnaryClientInterceptor):
-    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._details(details), request)
-
-
-class _AioUS(_AioBase, aio.UnaryStreamClientInterceptor):
-    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._details(details), request)
-
-
-class _AioSU(_AioBase, aio.StreamUnaryClientInterceptor):
-    async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
-        return await continuation(self._details(details), requests)
-
-
-class _AioSS(_AioBase, aio.StreamStreamClientInterceptor):
-    async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
-        return await continuation(self._details(details), requests)
-
-
-def aio_outgoing_interceptors(source: TokenSource | None = None) -> list[Any]:
-    """Bearer token (if any) + deadline propagation for a grpc.aio channel (all 4 kinds)."""
-    return [cls(source) for cls in (_AioUU, _AioUS, _AioSU, _AioSS)]
-
-
-class SyncOutgoingInterceptor(
-    grpc.UnaryUnaryClientInterceptor,
-    grpc.UnaryStreamClientInterceptor,
-    grpc.StreamUnaryClientInterceptor,
-    grpc.StreamStreamClientInterceptor,
-):
-    """The blocking twin of `aio_outgoing_interceptors`."""
+class OutgoingSecurity(HookFactory):
+    """Security's hook in the client edge's chain (libs/edge), first: the same for every
+    method."""
 
     def __init__(self, source: TokenSource | None = None) -> None:
-        self.source = source
+        self.hook = _OutgoingHook(source)
 
-    def _details(self, details: Any) -> Any:
-        return sync_details(
-            details, metadata=_with_auth(details.metadata, self.source),
-            timeout=clamp_timeout(details.timeout),
-        )
-
-    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return continuation(self._details(details), request)
-
-    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        return continuation(self._details(details), request)
-
-    def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
-        return continuation(self._details(details), requests)
-
-    def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
-        return continuation(self._details(details), requests)
+    def for_method(self, method: str, kind: RpcKind) -> CallHook:
+        return self.hook
 
 
 @dataclass
@@ -147,11 +109,17 @@ class ClientSecurity:
     options: Sequence[tuple[str, Any]] = field(default_factory=tuple)
     token: TokenSource | None = None
 
+    def client_hooks(self) -> list[Any]:
+        """Security's place in the client edge's chain: first."""
+        return [OutgoingSecurity(self.token)]
+
     def aio_interceptors(self) -> list[Any]:
-        return aio_outgoing_interceptors(self.token)
+        """A client edge of security alone (channels built by libs/runtime/client.py put
+        `client_hooks()` into their one edge instead)."""
+        return aio_client_edge(self.client_hooks())
 
     def sync_interceptors(self) -> list[Any]:
-        return [SyncOutgoingInterceptor(self.token)]
+        return [ClientEdge(self.client_hooks())]
 
     def aio_channel(self, target: str, options: Sequence[tuple[str, Any]] = (),
                     interceptors: Sequence[Any] | None = None) -> aio.Channel:
@@ -198,8 +166,7 @@ def channel_credentials(
 __all__ = [
     "AUTHORIZATION",
     "ClientSecurity",
-    "SyncOutgoingInterceptor",
+    "OutgoingSecurity",
     "TokenSource",
-    "aio_outgoing_interceptors",
     "channel_credentials",
 ]

@@ -1,1 +1,2 @@
-"""The only modules that know gRPC call shapes: server/client x sync/aio, all four kinds."""
+"""What observability's hooks share with the call edge (libs/edge): target and metadata
+helpers. The call shapes themselves are known only to libs/edge."""

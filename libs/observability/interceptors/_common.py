@@ -1,18 +1,10 @@
-"""Pieces shared by the four interceptor modules (none of them know a call shape)."""
+"""Pieces observability's hooks share (the call shapes live in libs/edge)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import grpc
-
-from libs.edge.callmeta import CallMeta
-from libs.net import parse_peer
 from libs.observability import correlation
-from libs.observability import logging as obs_logging
-from libs.status import errors
-
-__all__ = ["parse_peer"]  # re-exported for the interceptor modules (libs/net.py)
 
 
 def parse_target(target: str | None) -> tuple[str | None, int | None]:
@@ -28,44 +20,6 @@ def parse_target(target: str | None) -> tuple[str | None, int | None]:
     if sep and port.isdigit():
         return host.strip("[]"), int(port)
     return t, None
-
-
-def metadata_dict(metadata: Any) -> dict[str, Any]:
-    return dict(metadata) if metadata else {}
-
-
-def terminated_code(context: Any) -> grpc.StatusCode:
-    """The code of a call the peer ended (sync: not active; aio: task cancelled)."""
-    remaining = context.time_remaining()
-    if remaining is not None and remaining <= 0.01:
-        return grpc.StatusCode.DEADLINE_EXCEEDED
-    return grpc.StatusCode.CANCELLED
-
-
-def details_str(details: Any) -> str | None:
-    if details is None:
-        return None
-    if isinstance(details, bytes):  # sync contexts keep details as bytes
-        return details.decode("utf-8", "replace")
-    return str(details) or None
-
-
-def log_uncaught(meta: CallMeta, exc: BaseException, correlation_id: str | None) -> None:
-    """The stack trace goes to the log; the caller gets only the correlation id."""
-    obs_logging.emit(
-        "error",
-        {
-            "event": "uncaught exception in handler",
-            "grpc.service": meta.service,
-            "grpc.method": meta.method,
-            "exc_info": exc,
-            "correlationId": correlation_id or "unknown",
-        },
-    )
-
-
-def internal_status(correlation_id: str | None) -> tuple[grpc.StatusCode, str]:
-    return grpc.StatusCode.INTERNAL, errors.internal_error_message(correlation_id)
 
 
 def outgoing_metadata(existing: Any) -> tuple[list[tuple[str, Any]], str, str | None]:

@@ -22,7 +22,9 @@ def test_sync_server_answers_get_servers_and_top_channels() -> None:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = cz_grpc.ChannelzStub(channel)
             servers = stub.GetServers(cz.GetServersRequest(), timeout=10).server
-            assert servers and all(s.listen_socket for s in servers)
+            # channelz is process-wide: servers of earlier tests (stopped, no listen socket
+            # left) may still be listed; this one must be, with its listener
+            assert any(s.listen_socket for s in servers)
             top = stub.GetTopChannels(cz.GetTopChannelsRequest(), timeout=10)
             assert top.end
             # this very client channel is one of the process's channels
