@@ -15,7 +15,7 @@ import grpc
 from libs.edge.callmeta import CallMeta, RpcKind
 from libs.observability import logging as obs_logging
 from libs.observability.codes import GO_NAME, SERVER_LOG_LEVEL
-from libs.observability.redaction import scrub_text
+from libs.observability.logging import RENDERER_KEY
 from libs.observability.reporter import CallState, NoopReporter
 
 SC = grpc.StatusCode
@@ -34,66 +34,97 @@ CLIENT_LOG_LEVEL.update(
     }
 )
 _RANK = obs_logging.LEVELS
-
-
 _WARN = obs_logging.WARN
-_ERROR = obs_logging.ERROR
 _enc = obs_logging.encode_str
+# The keys of an access line once the chain's processors have run (EventRenamer has turned
+# "event" into "message"); optional ones are counted separately.
+_LINE_KEYS = (
+    "timestamp", "level", "message", "service", "version", "environment", "correlationId",
+    "userId", "trace_id", "span_id", "protocol", "grpc.component", "grpc.service",
+    "grpc.method", "grpc.method_type", "grpc.code", "grpc.time_ms", "peer.address",
+)
+_OPTIONAL = ("grpc.error", "grpc.slow")
 
 
 class AccessLogReporter(NoopReporter):
-    """Renders the line from JSON fragments precomputed per method and per code: per call
-    only the timestamp, ids, duration and peer are formatted (no dict, no generic encoder),
-    and nothing at all when the line's level is off."""
+    """One "finished call" line per RPC, logged through the log chain like every line (so
+    capture_logs() and every processor see it). The event carries its own renderer
+    (`RENDERER_KEY`): the chain's last processor writes the per-method and per-code parts
+    from JSON fragments precomputed here, and falls back to generic JSON if a processor
+    added a field this renderer does not know. Nothing is built when the level is off."""
 
-    __slots__ = ("by_code", "can_be_slow", "method_fragment", "slow_seconds")
+    __slots__ = ("by_code", "can_be_slow", "method_fields", "method_fragment", "slow_seconds")
 
     def __init__(self, meta: CallMeta, slow_seconds: float) -> None:
         levels = CLIENT_LOG_LEVEL if meta.is_client else SERVER_LOG_LEVEL
         self.slow_seconds = slow_seconds
         self.can_be_slow = meta.kind in (RpcKind.UNARY, RpcKind.CLIENT_STREAM)
-        component = "client" if meta.is_client else "server"
-        self.method_fragment = (
-            f'"protocol":"grpc","grpc.component":"{component}",'
-            f'"grpc.service":{_enc(meta.service)},"grpc.method":{_enc(meta.method)},'
-            f'"grpc.method_type":"{meta.kind.value}"'
+        self.method_fields = {
+            "protocol": "grpc",
+            "grpc.component": "client" if meta.is_client else "server",
+            "grpc.service": meta.service,
+            "grpc.method": meta.method,
+            "grpc.method_type": meta.kind.value,
+        }
+        self.method_fragment = ",".join(
+            f"{_enc(k)}:{_enc(v)}" for k, v in self.method_fields.items()
         )
-        # code -> (level name as written, numeric rank, `"grpc.code":"…"`)
+        # code -> (structlog method name, numeric rank, Go code name)
         self.by_code: dict[grpc.StatusCode, tuple[str, int, str]] = {
-            code: (
-                obs_logging.LEVEL_NAME[levels[code]],
-                _RANK[levels[code]],
-                f'"grpc.code":"{GO_NAME[code]}"',
-            )
-            for code in GO_NAME
+            code: (levels[code], _RANK[levels[code]], GO_NAME[code]) for code in GO_NAME
         }
 
     def finished(self, call: CallState, code: grpc.StatusCode, duration: float,
                  details: str | None) -> None:
-        level, rank, code_fragment = self.by_code[code]
+        level, rank, code_name = self.by_code[code]
         slow = self.can_be_slow and duration > self.slow_seconds
         if slow and rank < _WARN:
             level, rank = "warn", _WARN
         if rank < obs_logging.threshold():
             return  # nothing is built when the level is off
         ids = call.trace_ids()
-        user = call.user_id
-        extra = ""
+        event = {
+            "event": "finished call",
+            RENDERER_KEY: self.render,
+            "correlationId": call.correlation_id or "unknown",
+            "userId": call.user_id,
+            # None = this call had no span (whatever span is current where it is logged)
+            "trace_id": ids[0] if ids else None,
+            "span_id": ids[1] if ids else None,
+            **self.method_fields,
+            "grpc.code": code_name,
+            "grpc.time_ms": round(duration * 1000.0, 3),
+            "peer.address": call.peer[0],
+        }
         if details and code is not SC.OK:
-            extra = f',"grpc.error":{_enc(scrub_text(details))}'
+            event["grpc.error"] = details  # the chain's redaction scrubs it
         if slow:
-            extra += ',"grpc.slow":true'
-        line = (
-            f'{{"timestamp":"{obs_logging.timestamp()}","level":"{level}",'
-            f'"message":"finished call",{obs_logging.static_fragment()},'
-            f'"correlationId":{_enc(call.correlation_id or "unknown")},'
+            event["grpc.slow"] = True
+        obs_logging.emit(level, event)
+
+    def render(self, ed: obs_logging.EventDict) -> str | None:
+        """The line from the processed event, or None when it holds an unknown field."""
+        error = ed.get("grpc.error")
+        slow = ed.get("grpc.slow")
+        if len(ed) != len(_LINE_KEYS) + (error is not None) + (slow is not None):
+            return None
+        trace_id = ed["trace_id"]
+        user = ed["userId"]
+        return (
+            f'{{"timestamp":"{ed["timestamp"]}","level":"{ed["level"]}",'
+            f'"message":{_enc(ed["message"])},"service":{_enc(ed["service"])},'
+            f'"version":{_enc(ed["version"])},"environment":{_enc(ed["environment"])},'
+            f'"correlationId":{_enc(ed["correlationId"])},'
             f'"userId":{"null" if user is None else _enc(user)},'
-            + (f'"trace_id":"{ids[0]}","span_id":"{ids[1]}",' if ids else "")
-            + f'{self.method_fragment},{code_fragment},'
-            f'"grpc.time_ms":{duration * 1000.0:.3f},'
-            f'"peer.address":{_enc(call.peer[0])}{extra}}}'
+            + ("" if trace_id is None
+               else f'"trace_id":"{trace_id}","span_id":"{ed["span_id"]}",')
+            + f'{self.method_fragment},"grpc.code":"{ed["grpc.code"]}",'
+            f'"grpc.time_ms":{ed["grpc.time_ms"]!r},'
+            f'"peer.address":{_enc(ed["peer.address"])}'
+            + ("" if error is None else f',"grpc.error":{_enc(error)}')
+            + ("" if slow is None else ',"grpc.slow":true')
+            + "}"
         )
-        obs_logging.write_line(line, rank >= _ERROR)
 
 
 class AccessLogReporterFactory:

@@ -4,13 +4,17 @@
     log = get_logger(__name__)
     log.info("task created", taskId=task.id)
 
-A structlog pipeline of small processors adds `timestamp` (RFC 3339 UTC), `level`, `service`,
-`version`, `environment`, `correlationId`, `userId`, `trace_id`, `span_id`, redacts secrets and
-renders JSON. stdlib `logging` records go through the same chain. With a log directory,
-`app.log` (everything) and `error.log` (error and above) are written too.
+One log path: every line — application logs, stdlib `logging` records, the per-RPC access
+line, `emit()` — goes through ONE structlog processor chain (`PROCESSORS`), which adds
+`timestamp` (RFC 3339 UTC), `level`, `service`, `version`, `environment`, `correlationId`,
+`userId`, `trace_id`, `span_id`, redacts secrets and renders JSON as its last processor. So
+`structlog.testing.capture_logs()` sees every line, access lines included. With a log
+directory, `app.log` (everything) and `error.log` (error and above) are written too.
 
-`configure()` may be called again (it replaces the settings) and `reset()` restores the
-defaults for tests; loggers obtained earlier keep working across both.
+structlog is configured in `configure()` (which `libs.observability.setup()` calls), never at
+import. `get_logger()` returns structlog's lazy proxies bound to this module's chain and sink,
+so loggers obtained at import time write §6 lines before configure() (defaults) and pick up
+every later configure() — which replaces the settings — and `reset()` (the defaults, for tests).
 """
 
 from __future__ import annotations
@@ -29,15 +33,17 @@ from opentelemetry import trace as otel_trace
 from structlog.contextvars import merge_contextvars
 
 from libs.observability import correlation
-from libs.observability.redaction import REDACTED, Sensitive, is_secret_key, scrub_text
+from libs.observability.redaction import Sensitive, redact_event
 
 __all__ = [
+    "RENDERER_KEY",
     "Sensitive",
     "configure",
     "emit",
     "enabled",
     "get_logger",
     "reset",
+    "timestamp",
 ]
 
 DEBUG, INFO, WARN, ERROR, CRITICAL = 10, 20, 30, 40, 50
@@ -51,7 +57,8 @@ LEVELS: dict[str, int] = {
     "critical": CRITICAL,
     "fatal": CRITICAL,
 }
-# The spelling written in the `level` field (the source document's winston levels).
+# The spelling written in the `level` field (the source document's winston levels), by
+# structlog method name; structlog's own add_log_level would write "warning".
 LEVEL_NAME: dict[str, str] = {
     "debug": "debug",
     "info": "info",
@@ -62,11 +69,11 @@ LEVEL_NAME: dict[str, str] = {
     "critical": "critical",
     "fatal": "critical",
 }
-_NUM_TO_NAME = {DEBUG: "debug", INFO: "info", WARN: "warn", ERROR: "error", CRITICAL: "critical"}
+_NUM_TO_NAME = {DEBUG: "debug", INFO: "info", WARN: "warning", ERROR: "error", CRITICAL: "critical"}
 
 
 class _State:
-    """Module settings; swapped by configure()/reset() without rebuilding loggers."""
+    """Module settings; swapped by configure()/reset(), read by the processors and the sink."""
 
     def __init__(self) -> None:
         self.level = INFO
@@ -77,15 +84,62 @@ class _State:
         self.files: list[TextIO] = []
         self.error_files: list[TextIO] = []
         self.lock = threading.Lock()
-        self.fragment: str | None = None  # static_fragment() cache, reset on (re)configure
 
 
 _state = _State()
 
+EventDict = MutableMapping[str, Any]
+
+
+# --- timestamps: the one format (logs, /health/* bodies) --------------------------------------
+
+
+class _Clock:
+    """RFC 3339 UTC with microseconds and a `Z`; the seconds part is formatted once per second.
+
+    Kept instead of `structlog.processors.TimeStamper` because it measured faster per line
+    (`python -m timeit` on this machine, 2026-12-03: TimeStamper(fmt="%Y-%m-%dT%H:%M:%S.%fZ",
+    utc=True) 3.4 µs, TimeStamper(fmt="iso", utc=True) 2.2 µs, this clock 0.9 µs), and "iso"
+    drops the fraction when it is .000000, so the format would not be fixed."""
+
+    def __init__(self) -> None:
+        self._cached: tuple[int, str] = (-1, "")
+
+    def format(self, t: float) -> str:
+        sec = int(t)
+        cached_sec, prefix = self._cached
+        if sec != cached_sec:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+            self._cached = (sec, prefix)
+        return f"{prefix}.{int((t - sec) * 1_000_000):06d}Z"
+
+
+_clock = _Clock()
+
+
+def timestamp(epoch: float | None = None) -> str:
+    """The `timestamp` of every log line (and of the health bodies): now, or `epoch`."""
+    return _clock.format(time.time() if epoch is None else epoch)
+
 
 # --- processors: each does one job, cheap in __call__ --------------------------------------
 
-EventDict = MutableMapping[str, Any]
+
+def add_logger_name(logger: Any, _name: str, ed: EventDict) -> EventDict:
+    name = getattr(logger, "name", None)
+    if name is not None:
+        ed.setdefault("logger", name)
+    return ed
+
+
+def add_timestamp(_logger: Any, _name: str, ed: EventDict) -> EventDict:
+    ed["timestamp"] = _clock.format(time.time())
+    return ed
+
+
+def add_level(_logger: Any, name: str, ed: EventDict) -> EventDict:
+    ed["level"] = LEVEL_NAME.get(name, name)
+    return ed
 
 
 def add_service(_logger: Any, _name: str, ed: EventDict) -> EventDict:
@@ -104,6 +158,8 @@ def add_correlation(_logger: Any, _name: str, ed: EventDict) -> EventDict:
 
 
 def add_trace_ids(_logger: Any, _name: str, ed: EventDict) -> EventDict:
+    """The current span's ids, unless the event brings its own (`trace_id: None` = no span:
+    an access line's call had none, whatever span is current where it is logged)."""
     if "trace_id" not in ed:
         ctx = otel_trace.get_current_span().get_span_context()
         if ctx.is_valid:
@@ -112,67 +168,46 @@ def add_trace_ids(_logger: Any, _name: str, ed: EventDict) -> EventDict:
     return ed
 
 
-class _Clock:
-    """RFC 3339 UTC timestamps; the seconds part is formatted once per second."""
-
-    def __init__(self) -> None:
-        self._cached: tuple[int, str] = (-1, "")
-
-    def now(self) -> str:
-        t = time.time()
-        sec = int(t)
-        cached_sec, prefix = self._cached
-        if sec != cached_sec:
-            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-            self._cached = (sec, prefix)
-        return f"{prefix}.{int((t - sec) * 1_000_000):06d}Z"
-
-
-_clock = _Clock()
-
-
-def add_timestamp(_logger: Any, _name: str, ed: EventDict) -> EventDict:
-    ed["timestamp"] = _clock.now()
-    return ed
-
-
-def add_level(_logger: Any, name: str, ed: EventDict) -> EventDict:
-    ed["level"] = LEVEL_NAME.get(name, name)
-    return ed
-
-
-def redact_secrets(_logger: Any, _name: str, ed: EventDict) -> EventDict:
-    for key, value in ed.items():
-        if value is None or value.__class__ in (int, float, bool):
-            continue
-        if is_secret_key(key) or isinstance(value, Sensitive):
-            ed[key] = REDACTED
-        elif isinstance(value, str):
-            ed[key] = scrub_text(value)
-        elif isinstance(value, (dict, list, tuple)):
-            from libs.observability.redaction import redact
-
-            ed[key] = redact(value)
-    return ed
-
-
 _FIRST = (
     "timestamp", "level", "message", "service", "version", "environment",
     "correlationId", "userId", "trace_id", "span_id",
 )
+# An event dict may carry, under this key, a renderer for its own known shape (the access
+# line's precomputed fragments): `(event_dict) -> str | None`, None when the dict holds
+# something it does not know, and then the generic JSON renderer writes the line.
+RENDERER_KEY = "_bytebot_renderer"
+
+_dumps = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode
+# JSON string literal of a str (the C encoder json uses with ensure_ascii=False).
+encode_str: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
-def render_json(_logger: Any, _name: str, ed: EventDict) -> str:
+def render_json(ed: EventDict) -> str:
     """The fixed fields first (easier to read), then everything else, one line."""
-    if "event" in ed:
-        ed["message"] = ed.pop("event")
+    if ed.get("trace_id", "") is None:  # no span: no ids
+        del ed["trace_id"]
+        ed.pop("span_id", None)
     out: dict[str, Any] = {k: ed.pop(k) for k in _FIRST if k in ed}
     out.update(ed)
     return _dumps(out)
 
 
+def render(_logger: Any, _name: str, ed: EventDict) -> str:
+    """The chain's last processor: the event's own fast renderer if it has one, else JSON."""
+    fast = ed.pop(RENDERER_KEY, None)
+    if fast is not None:
+        line = fast(ed)
+        if line is not None:
+            return line  # type: ignore[no-any-return]
+    return render_json(ed)
+
+
+# THE chain. One list object for the process: configure() installs it as structlog's
+# processors and mutates it only in place, because structlog.testing.capture_logs() swaps
+# the configured list's contents (keeping the instance) and the proxies below hold it.
 PROCESSORS: list[Callable[[Any, str, EventDict], Any]] = [
     merge_contextvars,
+    add_logger_name,
     add_timestamp,
     add_level,
     add_service,
@@ -180,16 +215,19 @@ PROCESSORS: list[Callable[[Any, str, EventDict], Any]] = [
     add_trace_ids,
     structlog.processors.StackInfoRenderer(),
     structlog.processors.format_exc_info,
-    redact_secrets,
-    render_json,
+    structlog.processors.EventRenamer("message"),
+    redact_event,  # after format_exc_info: tracebacks are scrubbed too
+    render,
 ]
+_CHAIN = tuple(PROCESSORS)  # what configure()/reset() restore
 
 
 # --- output -----------------------------------------------------------------------------
 
 
 class _Sink:
-    """The structlog "logger": writes rendered lines to stdout and the optional files."""
+    """The structlog "logger": writes rendered lines to stdout and the optional files
+    (structlog's PrintLogger/WriteLogger write one file and know no error file)."""
 
     def _write(self, line: str, is_error: bool = False) -> None:
         stream = _state.stream or sys.stdout
@@ -216,45 +254,72 @@ class _Sink:
     exception = critical = fatal = error
 
 
+class _NamedSink(_Sink):
+    """The sink of one `get_logger(name)`: the name rides on the logger object because
+    structlog.wrap_logger() cannot take a `logger=` initial value (its first parameter)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
 _sink = _Sink()
 
 
-class BytebotLogger(structlog.BoundLoggerBase):
-    """structlog bound logger that checks the level before building anything."""
+def _bound(level: int) -> Any:
+    """A concrete logger at `level` on the chain (structlog's filtering logger: the methods
+    below the level are `return None`)."""
+    return structlog.make_filtering_bound_logger(level)(_sink, processors=PROCESSORS, context={})
 
-    def _at(self, name: str, event: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
-        if LEVELS[name] < _state.level:
-            return None
-        if args:
-            event = str(event) % args
-        return self._proxy_to_logger(name, event, **kw)
 
-    def debug(self, event: Any = None, *args: Any, **kw: Any) -> Any:
-        return self._at("debug", event, args, kw)
+# emit()'s logger (hot: the access line of every call), rebuilt by configure()/reset().
+_direct: Any = _bound(INFO)
 
-    def info(self, event: Any = None, *args: Any, **kw: Any) -> Any:
-        return self._at("info", event, args, kw)
 
-    def warning(self, event: Any = None, *args: Any, **kw: Any) -> Any:
-        return self._at("warning", event, args, kw)
+def get_logger(name: str | None = None, **initial: Any) -> Any:
+    """A structlog logger writing the DESIGN §6 JSON lines; `name` becomes the `logger` field.
 
-    warn = warning
+    A lazy proxy on this module's chain and sink: the level (the wrapper class) is looked up
+    at each call, so configure() applies to loggers obtained earlier."""
+    sink = _NamedSink(name) if name else _sink
+    return structlog.wrap_logger(sink, processors=PROCESSORS, **initial)
 
-    def error(self, event: Any = None, *args: Any, **kw: Any) -> Any:
-        return self._at("error", event, args, kw)
 
-    def exception(self, event: Any = None, *args: Any, **kw: Any) -> Any:
-        kw.setdefault("exc_info", True)
-        return self._at("error", event, args, kw)
+def enabled(level: str) -> bool:
+    return LEVELS[level] >= _state.level
 
-    def critical(self, event: Any = None, *args: Any, **kw: Any) -> Any:
-        return self._at("critical", event, args, kw)
 
-    fatal = critical
+def threshold() -> int:
+    """The numeric level below which nothing is written (hot paths check it before building
+    an event dict at all)."""
+    return _state.level
 
-    def log(self, level: int | str, event: Any = None, *args: Any, **kw: Any) -> Any:
-        name = level if isinstance(level, str) else _NUM_TO_NAME.get(_level_floor(level), "info")
-        return self._at(name, event, args, kw)
+
+def emit(level: str, event: EventDict) -> None:
+    """Log a prepared event dict (key "event" = the message) at `level` through the chain;
+    for fields whose keys are not identifiers (`grpc.method`) and hot paths."""
+    getattr(_direct, level)(**event)
+
+
+# --- stdlib bridge ----------------------------------------------------------------------
+
+
+class _StdlibBridge(stdlib_logging.Handler):
+    """Routes stdlib `logging` records (grpc, sqlalchemy, …) into the same chain.
+
+    Not `structlog.stdlib.ProcessorFormatter`: that renders inside a stdlib handler with a
+    processor list of its own, so capture_logs() (which swaps the configured chain) would not
+    see stdlib records and the sink's error file routing would be written twice."""
+
+    def emit(self, record: stdlib_logging.LogRecord) -> None:
+        try:
+            event: dict[str, Any] = {"event": record.getMessage(), "logger": record.name}
+            if record.exc_info:
+                event["exc_info"] = record.exc_info
+            emit(_NUM_TO_NAME[_level_floor(record.levelno)], event)
+        except Exception:  # logging must never raise into the caller
+            self.handleError(record)
 
 
 def _level_floor(num: int) -> int:
@@ -262,125 +327,6 @@ def _level_floor(num: int) -> int:
         if num >= candidate:
             return candidate
     return DEBUG
-
-
-structlog.configure(
-    processors=PROCESSORS,
-    wrapper_class=BytebotLogger,
-    logger_factory=lambda *_args: _sink,
-    cache_logger_on_first_use=True,
-)
-
-
-def get_logger(name: str | None = None, **initial: Any) -> Any:
-    """A structlog logger writing the DESIGN §6 JSON lines; `name` becomes the `logger` field."""
-    proxy = structlog.get_logger()
-    if name:
-        initial["logger"] = name
-    return proxy.bind(**initial) if initial else proxy
-
-
-def enabled(level: str) -> bool:
-    return LEVELS[level] >= _state.level
-
-
-def emit(level: str, event: EventDict) -> None:
-    """Run a prepared event dict (key "event" = message) through the chain: the access log's
-    path, which skips the bound-logger layer because its keys contain dots."""
-    if LEVELS[level] < _state.level:
-        return
-    ed: Any = event
-    try:
-        for processor in PROCESSORS:
-            ed = processor(None, level, ed)
-    except structlog.DropEvent:
-        return
-    if LEVELS[level] >= ERROR:
-        _sink.error(ed)
-    else:
-        _sink.msg(ed)
-
-
-def threshold() -> int:
-    """The numeric level below which nothing is written (for hot paths that precompute)."""
-    return _state.level
-
-
-def static_fragment() -> str:
-    """`"service":…,"version":…,"environment":…` as JSON, rebuilt only after configure()."""
-    cached = _state.fragment
-    if cached is None:
-        cached = _state.fragment = (
-            f'"service":{_encode_str(_state.service)},"version":{_encode_str(_state.version)},'
-            f'"environment":{_encode_str(_state.environment)}'
-        )
-    return cached
-
-
-def timestamp() -> str:
-    return _clock.now()
-
-
-def write_line(line: str, is_error: bool) -> None:
-    """Write one finished JSON line (already rendered, e.g. the access log's)."""
-    if is_error:
-        _sink.error(line)
-    else:
-        _sink.msg(line)
-
-
-def emit_access(level: str, message: str, correlation_id: str, user_id: str | None,
-                trace_id: str | None, span_id: str | None, fields: dict[str, Any]) -> None:
-    """A per-RPC style line from parts: the same JSON shape as every other line, built
-    directly (its fields are known, so the generic processors are skipped). Only
-    `grpc.error` can carry caller text; it is scrubbed like any message. (The interceptors'
-    own access lines use precomputed fragments, `libs.observability.access_log`.)"""
-    if LEVELS[level] < _state.level:
-        return
-    out: dict[str, Any] = {
-        "timestamp": _clock.now(),
-        "level": LEVEL_NAME[level],
-        "message": message,
-        "service": _state.service,
-        "version": _state.version,
-        "environment": _state.environment,
-        "correlationId": correlation_id,
-        "userId": user_id,
-    }
-    if trace_id is not None:
-        out["trace_id"] = trace_id
-        out["span_id"] = span_id
-    out.update(fields)
-    error = out.get("grpc.error")
-    if error is not None:
-        out["grpc.error"] = scrub_text(error)
-    write_line(_dumps(out), LEVELS[level] >= ERROR)
-
-
-_dumps = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode
-# JSON string literal of a str (the C encoder json uses with ensure_ascii=False).
-_encode_str = json.encoder.encode_basestring
-
-
-def encode_str(value: str) -> str:
-    return _encode_str(value)
-
-
-# --- stdlib bridge ----------------------------------------------------------------------
-
-
-class _StdlibBridge(stdlib_logging.Handler):
-    """Routes stdlib `logging` records (grpc, sqlalchemy, …) through the same chain."""
-
-    def emit(self, record: stdlib_logging.LogRecord) -> None:
-        try:
-            name = _NUM_TO_NAME[_level_floor(record.levelno)]
-            event: dict[str, Any] = {"event": record.getMessage(), "logger": record.name}
-            if record.exc_info:
-                event["exc_info"] = record.exc_info
-            emit(name, event)
-        except Exception:  # logging must never raise into the caller
-            self.handleError(record)
 
 
 _bridge = _StdlibBridge()
@@ -397,6 +343,21 @@ def _close_files() -> None:
     _state.error_files = []
 
 
+def _install(level: int) -> None:
+    """Configure structlog with the one chain at `level` (the only structlog.configure)."""
+    global _direct
+    PROCESSORS[:] = _CHAIN
+    # No caching of assembled loggers: the level is baked into the filtering class, and
+    # configure() may change it for loggers already used (the proxies re-assemble per call).
+    structlog.configure(
+        processors=PROCESSORS,
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=lambda *_args: _sink,
+        cache_logger_on_first_use=False,
+    )
+    _direct = _bound(level)
+
+
 def configure(
     service: str,
     version: str = "0.0.0",
@@ -405,7 +366,7 @@ def configure(
     log_dir: str | Path | None = None,
     stream: TextIO | None = None,
 ) -> None:
-    """Set who is logging and where; idempotent (calling again replaces the settings)."""
+    """Set who is logging and where; calling again replaces the settings."""
     global _saved_root
     level_name = level.lower()
     if level_name not in LEVELS:
@@ -414,13 +375,13 @@ def configure(
         _close_files()
         _state.level = LEVELS[level_name]
         _state.service, _state.version, _state.environment = service, version, environment
-        _state.fragment = None
         _state.stream = stream
         if log_dir is not None:
             directory = Path(log_dir)
             directory.mkdir(parents=True, exist_ok=True)
             _state.files = [open(directory / "app.log", "a", encoding="utf-8")]
             _state.error_files = [open(directory / "error.log", "a", encoding="utf-8")]
+    _install(_state.level)
     root = stdlib_logging.getLogger()
     if _saved_root is None:
         _saved_root = (list(root.handlers), root.level)
@@ -429,14 +390,14 @@ def configure(
 
 
 def reset() -> None:
-    """Back to defaults (stdout, info, service "unknown"); for tests."""
+    """Back to defaults (stdout, info, service "unknown", stdlib logging as before); for tests."""
     global _saved_root
     with _state.lock:
         _close_files()
         _state.level = INFO
         _state.service, _state.version, _state.environment = "unknown", "0.0.0", "development"
-        _state.fragment = None
         _state.stream = None
+    _install(INFO)
     if _saved_root is not None:
         root = stdlib_logging.getLogger()
         root.handlers, level = _saved_root

@@ -8,6 +8,7 @@ credentials inside free text.
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 from typing import Any
 
 REDACTED = "[REDACTED]"
@@ -19,6 +20,7 @@ _SECRET_KEY = re.compile(
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 _MAX_DEPTH = 6
+EventDict = MutableMapping[str, Any]
 
 
 class Sensitive:
@@ -58,10 +60,20 @@ def is_secret_key(key: str) -> bool:
     return hit
 
 
+def _may_hold_credentials(text: str) -> bool:
+    """A cheap prefilter for `_BEARER` (which ignores case)."""
+    low = text.lower()
+    return "bearer" in low or "basic" in low
+
+
+def _redacted_scheme(match: re.Match[str]) -> str:
+    return f"{match.group(1)} {REDACTED}"
+
+
 def scrub_text(text: str) -> str:
     """Hide bearer/basic credentials that slipped into free text (e.g. an error message)."""
-    if "earer" in text or "asic" in text:
-        return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    if _may_hold_credentials(text):
+        return _BEARER.sub(_redacted_scheme, text)
     return text
 
 
@@ -87,3 +99,33 @@ def redact(value: Any, _depth: int = 0) -> Any:
             ]
         return [redact(v, _depth + 1) for v in value]
     return value
+
+
+def redact_event(_logger: Any, _name: str, event: EventDict) -> EventDict:
+    """The log chain's redaction processor: secret keys and `Sensitive` values become
+    [REDACTED], bearer credentials in text are scrubbed, containers are redacted deeply.
+
+    It runs on every line (the per-call access line too), so the common cases are inlined:
+    numbers, booleans and None skip first, key classification is one cache lookup, and a
+    string is searched with the regex only when it holds a credential scheme's letters."""
+    cache = _key_cache
+    for key, value in event.items():
+        cls = value.__class__
+        if cls in _PLAIN or value is None:
+            continue
+        secret = cache.get(key)
+        if secret is None:
+            secret = is_secret_key(key)
+        if secret or cls is Sensitive:
+            event[key] = REDACTED
+        elif cls is str:
+            if _may_hold_credentials(value):
+                event[key] = _BEARER.sub(_redacted_scheme, value)
+        elif isinstance(value, Sensitive):
+            event[key] = REDACTED
+        elif isinstance(value, (str, dict, list, tuple)):
+            event[key] = redact(value)
+    return event
+
+
+_PLAIN = frozenset((int, float, bool))

@@ -25,11 +25,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from libs.observability.logging import timestamp
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -47,10 +48,8 @@ RUNNING = "running"
 COMPLETED = "completed"
 
 
-def utc_timestamp(epoch: float | None = None) -> str:
-    """RFC 3339 UTC with milliseconds and a `Z`, like the source document's examples."""
-    moment = datetime.fromtimestamp(time.time() if epoch is None else epoch, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+# The one timestamp format of the product: the log lines' (RFC 3339 UTC, microseconds, `Z`).
+utc_timestamp = timestamp
 
 
 @dataclass(frozen=True)
