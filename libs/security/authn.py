@@ -11,7 +11,7 @@ from typing import Any
 
 from libs.security.identity import Identity
 from libs.security.jwt_auth import JwtRejected, JwtVerifier
-from libs.security.settings import AUTH_MODES
+from libs.security.settings import SecuritySettings
 from libs.security.tokens import TokenStore
 from libs.status.errors import Unauthenticated
 
@@ -57,13 +57,9 @@ class Authenticator:
         self.jwt = jwt
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Authenticator | None:
+    def from_settings(cls, settings: SecuritySettings) -> Authenticator | None:
         """None when auth_mode is none; AuthConfigError for settings that cannot work."""
-        mode = settings.auth_mode.strip().lower()
-        if mode not in AUTH_MODES:
-            raise AuthConfigError(
-                f"BYTEBOT_AUTH_MODE={settings.auth_mode!r}: expected one of {', '.join(AUTH_MODES)}"
-            )
+        mode = settings.auth_mode  # one of AUTH_MODES: its settings type (AuthMode) checked it
         if mode == "none":
             return None
         tokens = jwt = None

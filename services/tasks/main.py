@@ -160,13 +160,8 @@ def _health_check(channel: object, target: str) -> Callable[[], Awaitable[None]]
 
 
 def build_worker(settings: TasksWorkerSettings, runtime: RuntimeContext) -> ServiceSpec:
-    unknown = sorted(set(settings.worker_dependencies) - set(KNOWN_DEPENDENCIES))
-    if unknown:
-        raise ValueError(
-            f"BYTEBOT_WORKER_DEPENDENCIES: unknown {unknown}; known: {list(KNOWN_DEPENDENCIES)}"
-        )
-    if settings.worker_concurrency < 1:
-        raise ValueError("BYTEBOT_WORKER_CONCURRENCY must be at least 1")
+    # worker_dependencies and worker_concurrency are checked by their settings types
+    # (Dependency, PositiveInt): a bad value never gets here.
     common = _Common(settings, runtime)
     # retries=False: the executor is the one place that retries a step's calls (with a
     # retry budget and the step's deadline); channel retries would multiply with it.
