@@ -11,83 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 from grpc import aio
 
 from libs.edge.call import CallState
-from libs.edge.callmeta import RpcKind
-from libs.edge.chain import Chain, decoder, details_str, terminated_code
-from libs.handlers import rebuild
-from libs.net import parse_peer
+from libs.edge.chain import Chain, details_str, terminated_code
+from libs.edge.server_handlers import NOT_FOUND, HandlerWrapping, new_call
 from libs.status.errors import RpcError
 
 OK = grpc.StatusCode.OK
-_MAX_CACHED = 4096
-_NOT_FOUND = "Method not found!"  # grpc's own details for an unknown method
-
-
-class AioServerEdge(aio.ServerInterceptor):
-    """The one grpc.aio server interceptor: runs the chain of `factories` on every call."""
-
-    def __init__(self, factories: Sequence[Any]) -> None:
-        self.factories = tuple(factories)
-        self._wrapped: dict[tuple[str, Any], Any] = {}
-
-    def extended(self, *factories: Any) -> AioServerEdge:
-        """The same edge with more hooks at the end of the chain (innermost)."""
-        return type(self)((*self.factories, *factories))
-
-    async def intercept_service(
-        self, continuation: Callable[[Any], Awaitable[Any]], details: Any
-    ) -> Any:
-        handler = await continuation(details)
-        if handler is None:
-            return self._unknown(details.method)
-        key = (details.method, handler)
-        wrapped = self._wrapped.get(key)
-        if wrapped is None:
-            wrapped = self._wrap(details.method, handler)
-            if len(self._wrapped) < _MAX_CACHED:
-                self._wrapped[key] = wrapped
-        return wrapped
-
-    def _wrap(self, method: str, handler: Any) -> Any:
-        kind = RpcKind.of(handler.request_streaming, handler.response_streaming)
-        chain = Chain.build(method, [f.for_method(method, kind) for f in self.factories])
-        if chain is None:
-            return handler
-        decode = decoder(method, handler.request_deserializer)
-        handler = rebuild(handler, request_deserializer=None)
-        if kind is RpcKind.UNARY:
-            return rebuild(handler, behavior=_unary(chain, handler.unary_unary, decode, False))
-        if kind is RpcKind.CLIENT_STREAM:
-            return rebuild(handler, behavior=_unary(chain, handler.stream_unary, decode, True))
-        if kind is RpcKind.SERVER_STREAM:
-            return rebuild(handler, behavior=_stream(chain, handler.unary_stream, decode, False))
-        return rebuild(handler, behavior=_stream(chain, handler.stream_stream, decode, True))
-
-    def _unknown(self, method: str) -> Any:
-        """UNIMPLEMENTED exactly as grpc answers it, seen by the hooks that ask for it. A
-        stream-stream handler reads nothing, so it fits whatever shape the caller used."""
-        chain = Chain.build(method, [f.for_unknown_method(method) for f in self.factories])
-        if chain is None:
-            return None
-
-        async def unimplemented(requests: Any, context: Any) -> None:
-            call = _new_call(context)
-            if chain.begin(call, context) is None:
-                await _send_headers(call, context)
-            chain.end(call, grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND)
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND)
-
-        return grpc.stream_stream_rpc_method_handler(unimplemented)
-
-
-def _new_call(context: Any) -> CallState:
-    return CallState(parse_peer(context.peer()), raw_metadata=context.invocation_metadata())
 
 
 async def _send_headers(call: CallState, context: Any) -> None:
@@ -100,7 +35,7 @@ async def _send_headers(call: CallState, context: Any) -> None:
 
 async def _start(chain: Chain, context: Any) -> CallState:
     """A new call through every hook's `begin`; a rejection aborts it (always raises)."""
-    call = _new_call(context)
+    call = new_call(context)
     rejection = chain.begin(call, context)
     if rejection is not None:
         chain.end(call, rejection.code, rejection.message)
@@ -229,3 +164,35 @@ def _stream(chain: Chain, behavior: Any, decode: Any, stream_in: bool) -> Any:
         chain.end(call, code, details)
 
     return responses
+
+
+# Defined last: its wrappers are the functions above.
+class AioServerEdge(HandlerWrapping, aio.ServerInterceptor):
+    """The one grpc.aio server interceptor: runs the chain of `factories` on every call."""
+
+    async def intercept_service(
+        self, continuation: Callable[[Any], Awaitable[Any]], details: Any
+    ) -> Any:
+        handler = await continuation(details)
+        if handler is None:
+            return self._unknown(details.method)
+        return self.wrapped(details.method, handler)
+
+    def _unknown(self, method: str) -> Any:
+        """UNIMPLEMENTED exactly as grpc answers it, seen by the hooks that ask for it. A
+        stream-stream handler reads nothing, so it fits whatever shape the caller used."""
+        chain = self.unknown_method_chain(method)
+        if chain is None:
+            return None
+
+        async def unimplemented(requests: Any, context: Any) -> None:
+            call = new_call(context)
+            if chain.begin(call, context) is None:
+                await _send_headers(call, context)
+            chain.end(call, grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
+
+        return grpc.stream_stream_rpc_method_handler(unimplemented)
+
+    unary_behavior = staticmethod(_unary)
+    stream_behavior = staticmethod(_stream)

@@ -10,83 +10,17 @@ client went away).
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 
 from libs.edge.call import CallState
-from libs.edge.callmeta import RpcKind
-from libs.edge.chain import Chain, decoder, details_str, terminated_code
-from libs.handlers import rebuild
-from libs.net import parse_peer
+from libs.edge.chain import Chain, details_str, terminated_code
+from libs.edge.server_handlers import NOT_FOUND, HandlerWrapping, new_call
 from libs.status.errors import RpcError
 
 OK = grpc.StatusCode.OK
-_MAX_CACHED = 4096
-_NOT_FOUND = "Method not found!"  # grpc's own details for an unknown method
-
-
-class ServerEdge(grpc.ServerInterceptor):
-    """The one server interceptor: runs the chain of `factories` (in order) on every call."""
-
-    def __init__(self, factories: Sequence[Any]) -> None:
-        self.factories = tuple(factories)
-        self._wrapped: dict[tuple[str, Any], Any] = {}
-
-    def extended(self, *factories: Any) -> ServerEdge:
-        """The same edge with more hooks at the end of the chain (innermost)."""
-        return type(self)((*self.factories, *factories))
-
-    def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
-        handler = continuation(details)
-        if handler is None:
-            return self._unknown(details.method)
-        key = (details.method, handler)
-        wrapped = self._wrapped.get(key)
-        if wrapped is None:
-            wrapped = self._wrap(details.method, handler)
-            if len(self._wrapped) < _MAX_CACHED:
-                self._wrapped[key] = wrapped
-        return wrapped
-
-    def _wrap(self, method: str, handler: Any) -> Any:
-        kind = RpcKind.of(handler.request_streaming, handler.response_streaming)
-        chain = Chain.build(method, [f.for_method(method, kind) for f in self.factories])
-        if chain is None:
-            return handler
-        decode = decoder(method, handler.request_deserializer)
-        handler = rebuild(handler, request_deserializer=None)
-        if kind is RpcKind.UNARY:
-            return rebuild(handler, behavior=_unary(chain, handler.unary_unary, decode, False))
-        if kind is RpcKind.CLIENT_STREAM:
-            return rebuild(handler, behavior=_unary(chain, handler.stream_unary, decode, True))
-        if kind is RpcKind.SERVER_STREAM:
-            return rebuild(handler, behavior=_stream(chain, handler.unary_stream, decode, False))
-        return rebuild(handler, behavior=_stream(chain, handler.stream_stream, decode, True))
-
-    def _unknown(self, method: str) -> Any:
-        """UNIMPLEMENTED exactly as grpc answers it, seen by the hooks that ask for it. A
-        stream-stream handler reads nothing, so it fits whatever shape the caller used."""
-        chain = Chain.build(method, [f.for_unknown_method(method) for f in self.factories])
-        if chain is None:
-            return None
-
-        def unimplemented(requests: Any, context: Any) -> None:
-            call = _new_call(context)
-            if chain.begin(call, context) is None:
-                _send_headers(call, context)
-            chain.end(call, grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND)
-            context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND)
-
-        def in_own_context(requests: Any, context: Any) -> None:
-            contextvars.copy_context().run(unimplemented, requests, context)
-
-        return grpc.stream_stream_rpc_method_handler(in_own_context)
-
-
-def _new_call(context: Any) -> CallState:
-    return CallState(parse_peer(context.peer()), raw_metadata=context.invocation_metadata())
 
 
 def _send_headers(call: CallState, context: Any) -> None:
@@ -96,7 +30,7 @@ def _send_headers(call: CallState, context: Any) -> None:
 
 def _start(chain: Chain, context: Any) -> CallState:
     """A new call through every hook's `begin`; a rejection aborts it (always raises)."""
-    call = _new_call(context)
+    call = new_call(context)
     rejection = chain.begin(call, context)
     if rejection is not None:
         chain.end(call, rejection.code, rejection.message)
@@ -215,3 +149,36 @@ class _ContextIterator:
             self.close()
         except Exception:
             pass
+
+
+# Defined last: its wrappers are the functions above.
+class ServerEdge(HandlerWrapping, grpc.ServerInterceptor):
+    """The one server interceptor: runs the chain of `factories` (in order) on every call."""
+
+    def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return self._unknown(details.method)
+        return self.wrapped(details.method, handler)
+
+    def _unknown(self, method: str) -> Any:
+        """UNIMPLEMENTED exactly as grpc answers it, seen by the hooks that ask for it. A
+        stream-stream handler reads nothing, so it fits whatever shape the caller used."""
+        chain = self.unknown_method_chain(method)
+        if chain is None:
+            return None
+
+        def unimplemented(requests: Any, context: Any) -> None:
+            call = new_call(context)
+            if chain.begin(call, context) is None:
+                _send_headers(call, context)
+            chain.end(call, grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
+
+        def in_own_context(requests: Any, context: Any) -> None:
+            contextvars.copy_context().run(unimplemented, requests, context)
+
+        return grpc.stream_stream_rpc_method_handler(in_own_context)
+
+    unary_behavior = staticmethod(_unary)
+    stream_behavior = staticmethod(_stream)
