@@ -271,9 +271,12 @@ def serve(stack: str, mode: str, args: argparse.Namespace) -> int:
 
 def _serve_loop(target: str, report: Callable[[], float] | None = None) -> None:
     print(target, flush=True)
-    for line in sys.stdin:  # "cpu" -> process CPU seconds so far; EOF -> stop
-        if line.strip() == "cpu":
-            value = report() if report is not None else time.process_time()
+    # "cpu" -> process CPU seconds so far (or what `report` gives); "process" -> always the
+    # process CPU seconds; EOF -> stop
+    for line in sys.stdin:
+        command = line.strip()
+        if command in ("cpu", "process"):
+            value = report() if report is not None and command == "cpu" else time.process_time()
             print(f"{value:.6f}", flush=True)
 
 
@@ -352,9 +355,9 @@ class ServerProcess:
         if not self.target:
             raise RuntimeError(f"server for {stack} did not start")
 
-    def cpu(self) -> float:
+    def cpu(self, command: str = "cpu") -> float:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write("cpu\n")
+        self.proc.stdin.write(f"{command}\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         while line and not line.strip():  # py-spy writes blank lines of its own
@@ -387,6 +390,7 @@ class Servers:
     def __init__(self, stacks: list[str], mode: str, args: argparse.Namespace) -> None:
         self.by_stack: dict[str, ServerProcess] = {}
         self.otlp: ServerProcess | None = None
+        self._otlp_start_cpu = 0.0
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-tokens-")
         try:
             extra: list[str] = []
@@ -396,6 +400,7 @@ class Servers:
                 tokens = Path(self._tmp.name) / "tokens"
                 tokens.write_text(f"sha256:{hash_token(TOKEN)} bench-client user\n")
                 self.otlp = ServerProcess("otlp", mode)
+                self._otlp_start_cpu = self.otlp.cpu("process")  # its start-up, not spans
                 extra = ["--tokens-file", str(tokens), "--otlp-endpoint", self.otlp.target]
             grpcobs = grpcobs_env() if any(s in GRPCOBS for s in stacks) else None
             for name in stacks:
@@ -410,6 +415,12 @@ class Servers:
 
     def spans_exported(self) -> int | None:
         return int(self.otlp.cpu()) if self.otlp is not None else None
+
+    def receiver_cpu(self) -> float | None:
+        """CPU seconds the OTLP receiver process used so far (it shares the 2 cores)."""
+        if self.otlp is None:
+            return None
+        return self.otlp.cpu("process") - self._otlp_start_cpu
 
     def stop(self) -> None:
         for server in self.by_stack.values():
@@ -610,7 +621,10 @@ def report_spans(group: Servers, calls: dict[str, int]) -> None:
     received = group.spans_exported()
     if received is not None:
         made = sum(calls.get(s, 0) + 200 for s in PROD if s in calls)  # + the warm-up calls
-        print(f"  OTLP receiver: {received} spans received of {made} prod calls", flush=True)
+        cpu = group.receiver_cpu() or 0.0
+        print(f"  OTLP receiver: {received} spans received of {made} prod calls; its own CPU "
+              f"{cpu / max(received, 1) * 1e6:.0f} µs per span (on the cores the servers and "
+              "the client share; a production collector runs elsewhere)", flush=True)
 
 
 # --- report -----------------------------------------------------------------------------
