@@ -360,7 +360,8 @@ class ServerProcess:
         self.proc.stdin.write(f"{command}\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
-        while line and not line.strip():  # py-spy writes blank lines of its own
+        # py-spy writes lines of its own (blank ones, "py-spy> … behind in sampling")
+        while line and (not line.strip() or line.startswith("py-spy>")):
             line = self.proc.stdout.readline()
         return float(line)
 
