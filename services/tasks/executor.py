@@ -34,7 +34,7 @@ import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from bytebot.computer.v1 import action_pb2, computer_pb2, computer_pb2_grpc
@@ -197,12 +197,7 @@ class StepExecutor:
                 elif not self.budget.try_withdraw():
                     reason = (BUDGET_EXHAUSTED, "the retry budget is exhausted")
             if reason is not None:
-                outcome, why = reason
-                if outcome:
-                    self._count(target, outcome)
-                self._observe(attempt)
-                suffix = f" after {attempt} attempts ({why})" if outcome else ""
-                raise StepFailedError(f"{code.name}{suffix}: {details}", attempt) from None
+                self._give_up(reason, target, code, details, attempt)
             self._count(target, RETRIED)
             log.warning(
                 "step failed transiently; retrying",
@@ -213,7 +208,22 @@ class StepExecutor:
                 retry_in_s=round(delay, 4),
             )
             await asyncio.sleep(delay)
+            if loop.time() >= deadline:
+                # The sleep overran the deadline (a busy event loop): no next attempt is
+                # made, so none is counted.
+                ran_out = (DEADLINE, f"the step's {step_seconds:g}s ran out")
+                self._give_up(ran_out, target, code, details, attempt)
             attempt += 1
+
+    def _give_up(self, reason: tuple[str, str], target: str, code: grpc.StatusCode,
+                 details: str | None, attempt: int) -> NoReturn:
+        """End the step with the last attempt's error, counted under `reason`'s outcome."""
+        outcome, why = reason
+        if outcome:
+            self._count(target, outcome)
+        self._observe(attempt)
+        suffix = f" after {attempt} attempts ({why})" if outcome else ""
+        raise StepFailedError(f"{code.name}{suffix}: {details}", attempt) from None
 
     def _no_retry_reason(
         self, code: grpc.StatusCode, attempt: int, deadline: float, now: float, step: float

@@ -189,8 +189,9 @@ class EventRecorder:
             fields["event_time"] = event.time.ToJsonString()
         # The event's own correlation id links it with the client's server-side calls;
         # without one it keeps the RecordEvents call's id (bound by the interceptor).
+        write = getattr(log, severity)  # the logger method of that level (info, warning…)
         if event.correlation_id:
             with correlation_scope(event.correlation_id, user_id=get_user_id()):
-                log.log(severity, "client event", **fields)
+                write("client event", **fields)
         else:
-            log.log(severity, "client event", **fields)
+            write("client event", **fields)
