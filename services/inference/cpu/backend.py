@@ -50,6 +50,8 @@ class CpuOptions:
     upscale: float = 1.25
     low_confidence: float = 0.6
     max_fallback_crops: int = 6
+    # PP-OCR pads a batch of crops to this width at least (its default is 320 at height 48).
+    fallback_min_width: int = 48
     use_rapidocr: bool = True
     cache_entries: int = 16
     tessdata: str | None = None
@@ -84,7 +86,8 @@ class CpuBackend:
         self._bands = ThreadPoolExecutor(max_workers=slots,
                                          thread_name_prefix="tesseract-band")
         if self.options.use_rapidocr:
-            self._rapid = RapidRecognizer(threads=max(1, min(os.cpu_count() or 1, 2)))
+            self._rapid = RapidRecognizer(threads=max(1, min(os.cpu_count() or 1, 2)),
+                                          crop_min_width=self.options.fallback_min_width)
 
     def clear_caches(self) -> None:
         for cache in (self._cache, self._more_cache, self._band_cache, self._crop_cache):
