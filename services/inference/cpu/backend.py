@@ -50,6 +50,10 @@ class CpuOptions:
     upscale: float = 1.25
     low_confidence: float = 0.6
     max_fallback_crops: int = 6
+    # And at most this many PP-OCR input columns (a crop costs 48 * width / height columns,
+    # 48 at least): short labels are cheap, a long path costs as much as a dozen of them.
+    # 0 = count only.
+    fallback_columns: int = 0
     # PP-OCR pads a batch of crops to this width at least (its default is 320 at height 48).
     fallback_min_width: int = 48
     use_rapidocr: bool = True
@@ -201,6 +205,15 @@ class CpuBackend:
         # Smallest first: short labels (buttons) are where Tesseract fails and PP-OCR is cheap.
         todo.sort(key=lambda t: t[0].width * t[0].height)
         todo = todo[: self.options.max_fallback_crops]
+        if self.options.fallback_columns > 0:
+            budget, kept = self.options.fallback_columns, []
+            for blob, inside in sorted(todo, key=lambda t: t[0].width / t[0].height):
+                cost = max(48.0, 48.0 * blob.width / max(1, blob.height))
+                if cost > budget:
+                    break
+                budget -= cost
+                kept.append((blob, inside))
+            todo = kept
         if not todo:
             return words
         height, width = rgb.shape[:2]
