@@ -3,9 +3,11 @@
 One DetectText pass (``detect``):
 1. ``preprocess.prepare``: text-like blobs, each painted dark-on-white on a clean page (box
    borders and fills gone, dark themes and coloured buttons normalised), optionally upscaled.
-2. Tesseract on that page (upscaled 1.25x), cut into horizontal bands between blobs that
+2. Tesseract on that page, cut into horizontal bands between blobs that
    hold equal shares of the reading (``_blob_cost``), each cropped to the columns holding
-   text, read in parallel (``tesseract_threads``; tesserocr releases the GIL).
+   text, read in parallel (``tesseract_threads``; tesserocr releases the GIL). Each band is
+   upscaled so its text's blobs are ``upscale_height`` px tall (1x..2x; a band's much
+   smaller text, a 9-10 px status bar, is read apart at its own scale).
 3. Blobs no confident Tesseract word covers (typically short labels inside buttons) are read
    again by the PP-OCR recogniser from the original pixels, at most ``max_fallback_crops`` per
    frame, in one batch.
@@ -48,8 +50,18 @@ class CpuOptions:
     tesseract_threads: int = 2
     bands: int = 4
     upscale: float = 1.25
+    # > 0: the upscale of each band from its text: the blob height (px) it is scaled to.
+    upscale_height: float = 24.0
+    upscale_min: float = 1.0
+    upscale_max: float = 2.0
     low_confidence: float = 0.6
     max_fallback_crops: int = 6
+    # And at most this many PP-OCR input columns (a crop costs 48 * width / height columns,
+    # 48 at least): short labels are cheap, a long path costs as much as a dozen of them.
+    # 0 = count only.
+    fallback_columns: int = 0
+    # PP-OCR pads a batch of crops to this width at least (its default is 320 at height 48).
+    fallback_min_width: int = 48
     use_rapidocr: bool = True
     cache_entries: int = 16
     tessdata: str | None = None
@@ -84,7 +96,8 @@ class CpuBackend:
         self._bands = ThreadPoolExecutor(max_workers=slots,
                                          thread_name_prefix="tesseract-band")
         if self.options.use_rapidocr:
-            self._rapid = RapidRecognizer(threads=max(1, min(os.cpu_count() or 1, 2)))
+            self._rapid = RapidRecognizer(threads=max(1, min(os.cpu_count() or 1, 2)),
+                                          crop_min_width=self.options.fallback_min_width)
 
     def clear_caches(self) -> None:
         for cache in (self._cache, self._more_cache, self._band_cache, self._crop_cache):
@@ -129,10 +142,7 @@ class CpuBackend:
     def _fast_pass(self, rgb: np.ndarray) -> list[TextRegion]:
         assert self._tess is not None and self._bands is not None, "backend not loaded"
         prepared = self._prepare(rgb)
-        scale = self.options.upscale if self.options.upscale > 0 else 1.0
         page = prepared.page
-        if scale != 1.0:
-            page = cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         n_bands = max(self.options.bands, self.options.tesseract_threads)
         bands = _bands(prepared.blobs, rgb.shape[0], n_bands)
         jobs = []
@@ -140,27 +150,35 @@ class CpuBackend:
             inside = [b for b in prepared.blobs if top <= b.y + b.height // 2 < bottom]
             if not inside:  # nothing drawn: no need to ask Tesseract
                 continue
-            # Only the columns holding text: Tesseract's thresholding and layout analysis cost
-            # in proportion to the pixels they are given, white or not.
-            left = max(0, int((min(b.x for b in inside) - _BAND_MARGIN) * scale))
-            right = min(page.shape[1],
-                        int((max(b.x + b.width for b in inside) + _BAND_MARGIN) * scale) + 1)
-            band = page[int(top * scale):int(bottom * scale), left:right]
-            jobs.append((sum(_blob_cost(b) for b in inside), top, left, band))
+            for scale, group, others in self._scale_groups(inside):
+                # Only the columns holding text: Tesseract's thresholding and layout analysis
+                # cost in proportion to the pixels they are given, white or not.
+                left = max(0, min(b.x for b in group) - _BAND_MARGIN)
+                right = min(page.shape[1], max(b.x + b.width for b in group) + _BAND_MARGIN)
+                band = page[top:bottom, left:right]
+                if others:  # another group's text is read at its own scale
+                    band = band.copy()
+                    for b in others:
+                        band[max(0, b.y - 3 - top):max(0, b.y + b.height + 3 - top),
+                             max(0, b.x - 3 - left):max(0, b.x + b.width + 3 - left)] = 255
+                if scale != 1.0:
+                    band = cv2.resize(band, None, fx=scale, fy=scale,
+                                      interpolation=cv2.INTER_CUBIC)
+                jobs.append((sum(_blob_cost(b) for b in group), top, left, scale, band))
         # The costliest first: with more bands than cores the short ones fill in at the end.
         jobs.sort(key=lambda j: -j[0])
         futures = []
-        for _cost, top, left, band in jobs:
+        for _cost, top, left, scale, band in jobs:
             key = frame_key(band, scale)
             cached = self._band_cache.get(key)
             if cached is not None:
-                futures.append((top, left, None, cached))
+                futures.append((top, left, scale, None, cached))
             else:
-                futures.append((top, left, key,
+                futures.append((top, left, scale, key,
                                 self._bands.submit(self._tess.recognize, band)))
         words: list[OcrWord] = []
         line_base = 0
-        for top, left, key, fut in sorted(futures, key=lambda f: f[0]):
+        for top, left, scale, key, fut in sorted(futures, key=lambda f: (f[0], f[1])):
             if key is None:
                 band_words = fut
             else:
@@ -168,13 +186,36 @@ class CpuBackend:
                 self._band_cache.put(key, band_words)
             for w in band_words:
                 x, y, bw, bh = w.box
-                words.append(OcrWord(w.text, (round((x + left) / scale), round(y / scale) + top,
+                words.append(OcrWord(w.text, (round(x / scale) + left, round(y / scale) + top,
                                               max(1, round(bw / scale)), max(1, round(bh / scale))),
                                      w.confidence, w.line + line_base))
             line_base += (max((w.line for w in band_words), default=-1) + 1)
         words = self._second_opinion(rgb, prepared.blobs, words, line_base)
         words = tokens.repair(words, prepared.page)
         return _reading_order([_to_region(w, 0, 0) for w in words])
+
+    def _scale_groups(self, blobs: list[preprocess.Blob]
+                      ) -> list[tuple[float, list[preprocess.Blob], list[preprocess.Blob]]]:
+        """(scale, blobs read at it, the band's other blobs) for one band. A fixed
+        ``upscale`` unless ``upscale_height`` is set: then each blob wants the scale that
+        brings its height there (within ``upscale_min``..``upscale_max``), and a band whose
+        small text (a 9-10 px status bar) wants much more than the rest reads it apart."""
+        o = self.options
+        if o.upscale_height <= 0:
+            return [(o.upscale if o.upscale > 0 else 1.0, blobs, [])]
+
+        def want(b: preprocess.Blob) -> float:
+            return min(o.upscale_max, max(o.upscale_min, o.upscale_height / max(1, b.height)))
+
+        wants = [want(b) for b in blobs]
+        base = float(np.median(wants))
+        small = [b for b, w in zip(blobs, wants, strict=True) if w >= base * 1.3]
+        if not small or len(small) == len(blobs):
+            return [(round(base, 2), blobs, [])]
+        rest = [b for b, w in zip(blobs, wants, strict=True) if w < base * 1.3]
+        small_scale = float(np.median([want(b) for b in small]))
+        return [(round(float(np.median([want(b) for b in rest])), 2), rest, small),
+                (round(small_scale, 2), small, rest)]
 
     def _prepare(self, rgb: np.ndarray) -> preprocess.Prepared:
         return preprocess.prepare(rgb)
@@ -198,6 +239,15 @@ class CpuBackend:
         # Smallest first: short labels (buttons) are where Tesseract fails and PP-OCR is cheap.
         todo.sort(key=lambda t: t[0].width * t[0].height)
         todo = todo[: self.options.max_fallback_crops]
+        if self.options.fallback_columns > 0:
+            budget, kept = self.options.fallback_columns, []
+            for blob, inside in sorted(todo, key=lambda t: t[0].width / t[0].height):
+                cost = max(48.0, 48.0 * blob.width / max(1, blob.height))
+                if cost > budget:
+                    break
+                budget -= cost
+                kept.append((blob, inside))
+            todo = kept
         if not todo:
             return words
         height, width = rgb.shape[:2]

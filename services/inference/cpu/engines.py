@@ -132,7 +132,7 @@ def rapidocr_model_dir() -> Path:
 class RapidRecognizer:
     """PP-OCR recognition of crops, and full detection + recognition of a frame."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, crop_min_width: int = 48) -> None:
         from rapidocr import RapidOCR
 
         models = rapidocr_model_dir()
@@ -151,6 +151,12 @@ class RapidRecognizer:
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         })
         self._rec = self._engine._load_rec_model()
+        # PaddleOCR pads every line of a batch to at least 320 px (at height 48): a short
+        # label (a 16x45 px crop becomes 48x135) then costs the network 2.4x its own width.
+        # Padding only to the widest crop of the batch reads the same text at a fraction of
+        # the cost (tune split: 0.064 vs 0.265 s of CPU for a frame's 6 smallest blobs).
+        channels, height, _width = self._rec.rec_image_shape[:3]
+        self._rec.rec_image_shape = [channels, height, max(height, crop_min_width)]
         from rapidocr.ch_ppocr_rec.typings import TextRecInput
 
         self._rec_input = TextRecInput

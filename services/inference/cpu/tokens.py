@@ -39,6 +39,11 @@ _CONFUSABLE = str.maketrans({"!": "l", "1": "l", "i": "l", "I": "l", "|": "l", "
                              "O": "o", "5": "s", "$": "s"})
 _DANGLING = "._@/"
 _UNIT = re.compile(r"^([+-]?[\d.,]*\d)([A-Za-z%]+)$")
+# A time (HH:MM, H:MM:SS) read with a letter for a digit: "o7:35", "e1:56" (Noto Sans Mono's
+# dotted zero), "1l:05".
+_TIME = re.compile(r"^[\dOoQDe]?[\dOoQDelI|]:[\dOoQDelI|]{2}(:[\dOoQDelI|]{2})?$")
+_TIME_DIGITS = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "e": "0", "l": "1",
+                              "I": "1", "|": "1"})
 
 
 def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
@@ -50,14 +55,39 @@ def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
         joined = _join_split_tokens(line, ink)
         for w in joined:
             out.extend(_split_unit(w, ink))
-    return [_fix_extension(w) for w in out]
+    return [_fix_time(_fix_extension(w)) for w in out]
+
+
+def _fix_time(w: OcrWord) -> OcrWord:
+    if _TIME.match(w.text) and any(ch.isdigit() for ch in w.text) \
+            and not w.text.replace(":", "").isdigit():
+        return OcrWord(w.text.translate(_TIME_DIGITS), w.box, w.confidence, w.line)
+    return w
 
 
 def _by_line(words: list[OcrWord]) -> list[list[OcrWord]]:
+    """Words by visual line, left to right. Tesseract's sparse-text mode often makes two
+    lines of one row ("13" and "59" of 13:59 in a monospaced table cell): its lines whose
+    rows overlap by most of the smaller one's height are one line here."""
     lines: dict[int, list[OcrWord]] = {}
     for w in words:
         lines.setdefault(w.line, []).append(w)
-    return [sorted(ws, key=lambda w: w.box[0]) for ws in lines.values()]
+    spans = []
+    for ws in lines.values():
+        top = float(np.median([w.box[1] for w in ws]))
+        bottom = float(np.median([w.box[1] + w.box[3] for w in ws]))
+        spans.append([top, bottom, list(ws)])
+    spans.sort(key=lambda sp: (sp[0] + sp[1]) / 2)
+    merged: list[list] = []
+    for sp in spans:
+        for m in reversed(merged[-8:]):
+            inter = min(m[1], sp[1]) - max(m[0], sp[0])
+            if inter >= 0.6 * min(m[1] - m[0], sp[1] - sp[0]) > 0:
+                m[2].extend(sp[2])
+                break
+        else:
+            merged.append(sp)
+    return [sorted(m[2], key=lambda w: w.box[0]) for m in merged]
 
 
 def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
@@ -73,9 +103,13 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     top, bottom = min(ay, by), max(ay + ah, by + bh)
     lh = bottom - top
     gap = bx - (ax + aw)
-    # Monospaced fonts give a mark a whole cell: a gap up to a line height can hold one.
-    if lh <= 0 or gap < -2 or gap > 1.0 * lh or abs((ay + ah) - (by + bh)) > 0.35 * lh:
+    # Monospaced fonts give a mark a whole cell: a gap up to a line height can hold one
+    # (a small one, with its side bearings, a little more: only a dot or a colon then).
+    if lh <= 0 or gap < -2 or gap > 1.4 * lh or abs((ay + ah) - (by + bh)) > 0.35 * lh:
         return None
+    if min(ah, bh) < 0.5 * max(ah, bh) and min(a.confidence, b.confidence) < 0.3:
+        return None  # a label beside an unsure word Tesseract boxed with its field
+    wide = gap > 1.0 * lh
     pad = max(2, lh // 2)  # an underscore hangs below the word boxes
     y0, x0 = max(0, top - 1), max(0, ax + aw - lh // 4)
     window = ink[y0:bottom + pad, x0:bx + lh // 2].astype(np.uint8)
@@ -105,7 +139,7 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
             if flat and side <= 0.3 * lh and cw >= max(0.25 * lh, 1.5 * ch) \
                     and 0.3 * lh <= rel_top <= 0.7 * lh:
                 marks.append(("-", left))
-            elif square and side <= 0.5 * lh and cw <= 0.3 * lh + 1 \
+            elif square and side <= 0.7 * lh and cw <= 0.3 * lh + 1 \
                     and rel_top + ch <= 1.05 * lh:
                 if rel_top >= 0.6 * lh:
                     marks.append((".", left))
@@ -118,9 +152,9 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     kinds = sorted(k for k, _ in marks)
     if kinds == [".", "dot-high"]:
         return ":"  # two dots one above the other
-    if len(kinds) == 1 and kinds[0] != "dot-high":
+    if len(kinds) == 1 and kinds[0] != "dot-high" and (not wide or kinds[0] == "."):
         return kinds[0]
-    if marks:
+    if marks or wide:
         return None
     if gap > 0.6 * lh:
         return None
@@ -151,8 +185,16 @@ def _join_split_tokens(line: list[OcrWord], ink: np.ndarray) -> list[OcrWord]:
             mark = _gap_mark(prev, w, ink)
             if mark is not None:
                 read_already = mark and (prev.text.endswith(mark) or w.text.startswith(mark))
-                if read_already:
+                lh = max(prev.box[1] + prev.box[3], w.box[1] + w.box[3]) \
+                    - min(prev.box[1], w.box[1])
+                gap = w.box[0] - (prev.box[0] + prev.box[2])
+                if read_already and gap > 0.6 * lh:
+                    mark = None  # "Account:" "contract.xlsx": a label and its value
+                elif read_already:
                     mark = ""  # the mark was read; only the gap made two words of it
+                elif mark in (".", ":") and prev.text[-1] in ",;:!?":
+                    mark = None  # "items," "540.7": the comma was seen as a dot
+            if mark is not None:
                 if _continues(mark or ("." if prev.text.endswith(".") else ""),
                               prev.text, w.text):
                     px, py, pw, ph = prev.box

@@ -73,3 +73,26 @@ def test_monospaced_times_and_names_rejoin_at_the_colon_and_dot() -> None:
         assert texts(repair(words, page)) == ["13:59", "slides.final.rs"]
     finally:
         FONT = saved
+
+
+def _mono(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype("/usr/share/fonts/truetype/noto/NotoSansMono-Regular.ttf", size)
+
+
+def test_a_time_split_into_two_tesseract_lines_rejoins_and_its_letters_become_digits() -> None:
+    global FONT
+    saved = FONT
+    FONT = _mono(12)
+    try:
+        page, words = page_and_words("01:56 291.3", ["01", "56", "291", "3"])
+        # Sparse-text mode puts each part on a line of its own; a dotted zero read "e".
+        words = [OcrWord("e1" if w.text == "01" else w.text, w.box, w.confidence, i)
+                 for i, w in enumerate(words)]
+        assert texts(repair(words, page)) == ["01:56", "291.3"]
+    finally:
+        FONT = saved
+
+
+def test_a_comma_is_not_taken_for_a_dot_before_a_number() -> None:
+    page, words = page_and_words("items, 540.7", ["items,", "540.7"])
+    assert texts(repair(words, page)) == ["items,", "540.7"]
