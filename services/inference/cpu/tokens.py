@@ -55,7 +55,56 @@ def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
         joined = _join_split_tokens(line, ink)
         for w in joined:
             out.extend(_split_unit(w, ink))
-    return [_fix_time(_fix_extension(w)) for w in out]
+    return [_fix_time(_fix_extension(_restore_dot(_drop_icon_prefix(w), ink))) for w in out]
+
+
+_ICON_PREFIX = re.compile(r"^[^\s@]{0,2}@([^@]+\.([A-Za-z0-9]+))$")
+
+
+def _drop_icon_prefix(w: OcrWord) -> OcrWord:
+    """A file icon drawn against its name read as a glyph or two and an "@":
+    "e@config-utils.xlsx" -> config-utils.xlsx (an address has no file extension)."""
+    m = _ICON_PREFIX.match(w.text)
+    if m is None or m.group(2).lower() not in EXTENSIONS:
+        return w
+    name = m.group(1)
+    x, y, bw, bh = w.box
+    cut = round(bw * (len(w.text) - len(name)) / len(w.text))
+    return OcrWord(name, (x + cut, y, max(1, bw - cut), bh), w.confidence, w.line)
+
+
+_GLUED_EXT = re.compile(r"^(.*[A-Za-z0-9_])(" + "|".join(
+    sorted(EXTENSIONS, key=len, reverse=True)) + r")$", re.IGNORECASE)
+
+
+def _restore_dot(w: OcrWord, ink: np.ndarray) -> OcrWord:
+    """A dot dropped before an extension inside one word ("Tablejs", "requirementstxt"):
+    put back when the pixels hold a baseline dot (a small square mark in the lower part of
+    the line, not an i/j dot) where the extension starts, give or take a character."""
+    text = w.text
+    if "." in text[-6:] or len(text) < 4:
+        return w
+    m = _GLUED_EXT.match(text)
+    if m is None or not m.group(1):
+        return w
+    x, y, bw, bh = w.box
+    region = ink[max(0, y - 1):y + bh + 2, max(0, x):x + bw].astype(np.uint8)
+    if region.size == 0 or bh < 6:
+        return w
+    n, _labels, stats, _c = cv2.connectedComponentsWithStats(region, connectivity=8)
+    split = len(m.group(1))
+    char_w = bw / len(text)
+    for i in range(1, n):
+        cx, cy, cw, ch = (int(v) for v in stats[i, :4])
+        if cw > 0.3 * bh + 1 or ch > 0.3 * bh + 1 or cw > 2 * ch + 1 or ch > 2 * cw + 1:
+            continue
+        if cy < 0.55 * bh or cy + ch > 1.1 * bh + 1:
+            continue  # not on the baseline
+        if abs((cx + cw / 2) - split * char_w) <= 1.5 * char_w:
+            # A square dot where "_" was read ("minutes_4_pdf") is that dot.
+            head = text[:split - 1] if text[split - 1] == "_" else text[:split]
+            return OcrWord(head + "." + text[split:], w.box, w.confidence, w.line)
+    return w
 
 
 def _fix_time(w: OcrWord) -> OcrWord:
@@ -188,7 +237,7 @@ def _join_split_tokens(line: list[OcrWord], ink: np.ndarray) -> list[OcrWord]:
                 lh = max(prev.box[1] + prev.box[3], w.box[1] + w.box[3]) \
                     - min(prev.box[1], w.box[1])
                 gap = w.box[0] - (prev.box[0] + prev.box[2])
-                if read_already and gap > 0.6 * lh:
+                if read_already and mark == ":" and gap > 0.6 * lh:
                     mark = None  # "Account:" "contract.xlsx": a label and its value
                 elif read_already:
                     mark = ""  # the mark was read; only the gap made two words of it

@@ -96,3 +96,20 @@ def test_a_time_split_into_two_tesseract_lines_rejoins_and_its_letters_become_di
 def test_a_comma_is_not_taken_for_a_dot_before_a_number() -> None:
     page, words = page_and_words("items, 540.7", ["items,", "540.7"])
     assert texts(repair(words, page)) == ["items,", "540.7"]
+
+
+def test_a_dot_dropped_inside_a_word_before_an_extension_is_put_back() -> None:
+    page, words = page_and_words("Table.js requirements.txt", ["Table.js", "requirements.txt"])
+    words = [OcrWord(w.text.replace(".", ""), w.box, w.confidence, w.line) for w in words]
+    assert texts(repair(words, page)) == ["Table.js", "requirements.txt"]
+    # No dot drawn: a word that merely ends like an extension stays as it is.
+    page, words = page_and_words("Tablejs package-lock", ["Tablejs", "package-lock"])
+    assert texts(repair(words, page)) == ["Tablejs", "package-lock"]
+
+
+def test_an_icon_read_before_a_file_name_is_dropped_but_addresses_stay() -> None:
+    page, words = page_and_words("e@config-utils.xlsx ann@example.org",
+                                 ["e@config-utils.xlsx", "ann@example.org"])
+    got = repair(words, page)
+    assert texts(got) == ["config-utils.xlsx", "ann@example.org"]
+    assert got[0].box[0] > words[0].box[0]
