@@ -166,6 +166,17 @@ def _stream(chain: Chain, behavior: Any, decode: Any, stream_in: bool) -> Any:
     return responses
 
 
+def _unimplemented(chain: Chain) -> Any:
+    async def unimplemented(requests: Any, context: Any) -> None:
+        call = new_call(context)
+        if chain.begin(call, context) is None:
+            await _send_headers(call, context)
+        chain.end(call, grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
+
+    return unimplemented
+
+
 # Defined last: its wrappers are the functions above.
 class AioServerEdge(HandlerWrapping, aio.ServerInterceptor):
     """The one grpc.aio server interceptor: runs the chain of `factories` on every call."""
@@ -173,26 +184,8 @@ class AioServerEdge(HandlerWrapping, aio.ServerInterceptor):
     async def intercept_service(
         self, continuation: Callable[[Any], Awaitable[Any]], details: Any
     ) -> Any:
-        handler = await continuation(details)
-        if handler is None:
-            return self._unknown(details.method)
-        return self.wrapped(details.method, handler)
-
-    def _unknown(self, method: str) -> Any:
-        """UNIMPLEMENTED exactly as grpc answers it, seen by the hooks that ask for it. A
-        stream-stream handler reads nothing, so it fits whatever shape the caller used."""
-        chain = self.unknown_method_chain(method)
-        if chain is None:
-            return None
-
-        async def unimplemented(requests: Any, context: Any) -> None:
-            call = new_call(context)
-            if chain.begin(call, context) is None:
-                await _send_headers(call, context)
-            chain.end(call, grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
-
-        return grpc.stream_stream_rpc_method_handler(unimplemented)
+        return self.handler_for(details.method, await continuation(details))
 
     unary_behavior = staticmethod(_unary)
     stream_behavior = staticmethod(_stream)
+    unimplemented_behavior = staticmethod(_unimplemented)

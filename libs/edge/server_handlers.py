@@ -5,13 +5,15 @@ method's chain once, and — unless no hook observes the method — swaps the ha
 for the edge's wrapper of that call shape (requests are then decoded inside the call, so a
 corrupt message is the chain's INVALID_ARGUMENT, not grpc's). Which wrappers run is the one
 thing that differs between `grpc.server` and `grpc.aio.server`: `ServerEdge` and
-`AioServerEdge` give `unary_behavior` and `stream_behavior`.
+`AioServerEdge` give `unary_behavior`, `stream_behavior` and `unimplemented_behavior`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import grpc
 
 from libs.edge.call import CallState
 from libs.edge.callmeta import RpcKind
@@ -39,6 +41,8 @@ class HandlerWrapping:
 
     unary_behavior: BehaviorWrapper  # unary and client-stream calls
     stream_behavior: BehaviorWrapper  # server-stream and bidi calls
+    # (the unknown method's chain) -> a stream-stream behavior answering UNIMPLEMENTED
+    unimplemented_behavior: Callable[[Chain], Any]
 
     def __init__(self, factories: Sequence[Any]) -> None:
         self.factories = tuple(factories)
@@ -48,7 +52,11 @@ class HandlerWrapping:
         """The same edge with more hooks at the end of the chain (innermost)."""
         return type(self)((*self.factories, *factories))
 
-    def wrapped(self, method: str, handler: Any) -> Any:
+    def handler_for(self, method: str, handler: Any) -> Any:
+        """What the edge gives grpc for `method`, whose own handler is `handler` (None: the
+        server lacks the method)."""
+        if handler is None:
+            return self._unknown(method)
         key = (method, handler)
         wrapped = self._wrapped.get(key)
         if wrapped is None:
@@ -57,9 +65,13 @@ class HandlerWrapping:
                 self._wrapped[key] = wrapped
         return wrapped
 
-    def unknown_method_chain(self, method: str) -> Chain | None:
-        """The chain of the hooks that ask to see calls of methods the server lacks."""
-        return Chain.build(method, [f.for_unknown_method(method) for f in self.factories])
+    def _unknown(self, method: str) -> Any:
+        """UNIMPLEMENTED exactly as grpc answers it, seen by the hooks that ask for it. A
+        stream-stream handler reads nothing, so it fits whatever shape the caller used."""
+        chain = Chain.build(method, [f.for_unknown_method(method) for f in self.factories])
+        if chain is None:
+            return None
+        return grpc.stream_stream_rpc_method_handler(self.unimplemented_behavior(chain))
 
     def _wrap(self, method: str, handler: Any) -> Any:
         kind = RpcKind.of(handler.request_streaming, handler.response_streaming)

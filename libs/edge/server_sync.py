@@ -151,34 +151,27 @@ class _ContextIterator:
             pass
 
 
+def _unimplemented(chain: Chain) -> Any:
+    def unimplemented(requests: Any, context: Any) -> None:
+        call = new_call(context)
+        if chain.begin(call, context) is None:
+            _send_headers(call, context)
+        chain.end(call, grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
+
+    def in_own_context(requests: Any, context: Any) -> None:
+        contextvars.copy_context().run(unimplemented, requests, context)
+
+    return in_own_context
+
+
 # Defined last: its wrappers are the functions above.
 class ServerEdge(HandlerWrapping, grpc.ServerInterceptor):
     """The one server interceptor: runs the chain of `factories` (in order) on every call."""
 
     def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
-        handler = continuation(details)
-        if handler is None:
-            return self._unknown(details.method)
-        return self.wrapped(details.method, handler)
-
-    def _unknown(self, method: str) -> Any:
-        """UNIMPLEMENTED exactly as grpc answers it, seen by the hooks that ask for it. A
-        stream-stream handler reads nothing, so it fits whatever shape the caller used."""
-        chain = self.unknown_method_chain(method)
-        if chain is None:
-            return None
-
-        def unimplemented(requests: Any, context: Any) -> None:
-            call = new_call(context)
-            if chain.begin(call, context) is None:
-                _send_headers(call, context)
-            chain.end(call, grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
-            context.abort(grpc.StatusCode.UNIMPLEMENTED, NOT_FOUND)
-
-        def in_own_context(requests: Any, context: Any) -> None:
-            contextvars.copy_context().run(unimplemented, requests, context)
-
-        return grpc.stream_stream_rpc_method_handler(in_own_context)
+        return self.handler_for(details.method, continuation(details))
 
     unary_behavior = staticmethod(_unary)
     stream_behavior = staticmethod(_stream)
+    unimplemented_behavior = staticmethod(_unimplemented)

@@ -36,14 +36,13 @@ CLIENT_LOG_LEVEL.update(
 _RANK = obs_logging.LEVELS
 _WARN = obs_logging.WARN
 _enc = obs_logging.encode_str
-# The keys of an access line once the chain's processors have run (EventRenamer has turned
-# "event" into "message"); optional ones are counted separately.
-_LINE_KEYS = (
+# How many keys an access line has once the chain's processors have run (EventRenamer has
+# turned "event" into "message"), without the optional grpc.error and grpc.slow.
+_LINE_KEYS = len((
     "timestamp", "level", "message", "service", "version", "environment", "correlationId",
     "userId", "trace_id", "span_id", "protocol", "grpc.component", "grpc.service",
     "grpc.method", "grpc.method_type", "grpc.code", "grpc.time_ms", "peer.address",
-)
-_OPTIONAL = ("grpc.error", "grpc.slow")
+))
 
 
 class AccessLogReporter(NoopReporter):
@@ -106,7 +105,7 @@ class AccessLogReporter(NoopReporter):
         """The line from the processed event, or None when it holds an unknown field."""
         error = ed.get("grpc.error")
         slow = ed.get("grpc.slow")
-        if len(ed) != len(_LINE_KEYS) + (error is not None) + (slow is not None):
+        if len(ed) != _LINE_KEYS + (error is not None) + (slow is not None):
             return None
         trace_id = ed["trace_id"]
         user = ed["userId"]

@@ -163,8 +163,7 @@ def test_stdlib_records_and_application_lines_share_the_chain(env: h.Env) -> Non
     assert events[0]["logger"] == "grpc._cython"
 
 
-@pytest.mark.parametrize("code", [grpc.StatusCode.OK])
-def test_emit_keeps_working_for_prepared_events(code: grpc.StatusCode) -> None:
+def test_emit_keeps_working_for_prepared_events() -> None:
     with capture_logs() as events:
-        obs_logging.emit("warn", {"event": "x", "grpc.code": code.name})
+        obs_logging.emit("warn", {"event": "x", "grpc.code": grpc.StatusCode.OK.name})
     assert events == [{"event": "x", "grpc.code": "OK", "log_level": "warning"}]
