@@ -42,11 +42,16 @@ class InferenceSettings(ServiceSettings):
     # Tesseract threads per request (the frame is cut into bands read in parallel).
     ocr_threads: PositiveInt = 2
     ocr_bands: PositiveInt = 4
-    # Page upscale before Tesseract: small UI fonts read better larger (costs time).
+    # Each band of the page is upscaled before Tesseract so its text is this many pixels
+    # tall (1x..2x; small UI fonts read better larger, at a cost in time). 0: a fixed
+    # `ocr_upscale` for every band instead.
+    ocr_upscale_height: Annotated[float, Field(ge=0)] = 24.0
     ocr_upscale: Annotated[float, Field(gt=0)] = 1.25
-    # Words below this confidence are read again by PP-OCR, at most this many crops a frame.
+    # Words below this confidence are read again by PP-OCR: at most this many crops a frame,
+    # and at most this many PP-OCR input columns (a crop costs 48 * width / height).
     ocr_low_confidence: Fraction = 0.6
-    ocr_max_fallback_crops: NonNegativeInt = 6
+    ocr_max_fallback_crops: NonNegativeInt = 40
+    ocr_fallback_columns: NonNegativeInt = 2500
     # PP-OCR (rapidocr, ONNX models from its wheel) for uncertain regions and FindText misses.
     ocr_use_rapidocr: bool = True
     # FindText: when the fast pass does not find the query, read the frame again with PP-OCR

@@ -47,8 +47,10 @@ def make_backend(settings: InferenceSettings) -> Backend:
     kind = choose_backend(settings.backend)
     options = CpuOptions(
         tesseract_threads=max(1, settings.ocr_threads), bands=settings.ocr_bands,
-        upscale=settings.ocr_upscale, low_confidence=settings.ocr_low_confidence,
+        upscale=settings.ocr_upscale, upscale_height=settings.ocr_upscale_height,
+        low_confidence=settings.ocr_low_confidence,
         max_fallback_crops=settings.ocr_max_fallback_crops,
+        fallback_columns=settings.ocr_fallback_columns,
         use_rapidocr=settings.ocr_use_rapidocr, cache_entries=settings.ocr_cache_entries,
         tessdata=settings.tessdata_dir,
         concurrent_requests=max(1, settings.inference_workers) + 1)

@@ -55,11 +55,11 @@ class CpuOptions:
     upscale_min: float = 1.0
     upscale_max: float = 2.0
     low_confidence: float = 0.6
-    max_fallback_crops: int = 6
+    max_fallback_crops: int = 40
     # And at most this many PP-OCR input columns (a crop costs 48 * width / height columns,
     # 48 at least): short labels are cheap, a long path costs as much as a dozen of them.
     # 0 = count only.
-    fallback_columns: int = 0
+    fallback_columns: int = 2500
     # PP-OCR pads a batch of crops to this width at least (its default is 320 at height 48).
     fallback_min_width: int = 48
     use_rapidocr: bool = True

@@ -7,7 +7,9 @@ evaluation set's tune split (``testing/desktop_screens.py``) its misses were mos
   "Slides" "final_2022.xlsx" (the underscore dropped), "Thesis." "py". Two words of one line
   are joined when the gap between them holds a small mark of ink (the page is black on white),
   its kind decided by its shape and height in the line (".", "_", "-"), or when it holds no
-  ink and is narrower than a space next to a dangling separator;
+  ink and is narrower than a space next to a dangling separator, or when a word ending in a
+  separator is boxed over the next one ("new_copy." "js", monospaced fonts), or when a
+  hyphen read at a word's inner end has less than a space beside it ("Test" "-thesis.csv");
 - a size glued to its unit: "505.4GB" for "505.4 GB": split at the digit/letter change when
   the column profile shows a blank gap as wide as a space there;
 - ``l`` read as ``!`` or ``i``/``1`` and ``o`` as ``0`` in a file extension: "index.htm!",
@@ -154,7 +156,14 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     gap = bx - (ax + aw)
     # Monospaced fonts give a mark a whole cell: a gap up to a line height can hold one
     # (a small one, with its side bearings, a little more: only a dot or a colon then).
-    if lh <= 0 or gap < -2 or gap > 1.4 * lh or abs((ay + ah) - (by + bh)) > 0.35 * lh:
+    if lh <= 0 or abs((ay + ah) - (by + bh)) > 0.35 * lh:
+        return None
+    if gap < -2:
+        # Boxes that overlap: in monospaced fonts Tesseract boxes a word ending in a
+        # separator a cell or more too wide ("new_copy." over "js"): one token.
+        return "" if a.text[-1] in _DANGLING and b.text[:1].isalnum() \
+            and bx > ax + aw / 2 else None
+    if gap > 1.4 * lh:
         return None
     if min(ah, bh) < 0.5 * max(ah, bh) and min(a.confidence, b.confidence) < 0.3:
         return None  # a label beside an unsure word Tesseract boxed with its field
@@ -212,7 +221,13 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
         and any(ch.isalnum() for ch in a.text) and any(ch.isalnum() for ch in b.text)
     # A blank gap next to a separator already read ("Thesis." "py", "CHANGELOG" ".md"):
     # narrower than a space, or a monospaced cell.
-    return "" if dangling and gap <= 0.6 * lh else None
+    if dangling and gap <= 0.6 * lh:
+        return ""
+    # A hyphen read at the inner end of a word ("Test" "-thesis-archive.csv", "sample-"
+    # "forecast.json") with less than a space beside it: a spaced dash is a word of its own.
+    hyphen = (a.text[-1] == "-" and b.text[0].isalnum()) or \
+        (b.text[0] == "-" and len(b.text) > 1 and b.text[1].isalnum() and a.text[-1].isalnum())
+    return "" if hyphen and gap <= 0.3 * lh else None
 
 
 def _continues(mark: str, prev: str, nxt: str) -> bool:

@@ -113,3 +113,29 @@ def test_an_icon_read_before_a_file_name_is_dropped_but_addresses_stay() -> None
     got = repair(words, page)
     assert texts(got) == ["config-utils.xlsx", "ann@example.org"]
     assert got[0].box[0] > words[0].box[0]
+
+
+def test_a_word_boxed_over_the_next_one_after_a_separator_rejoins() -> None:
+    # Tesseract boxes "new_copy." a cell too wide in monospaced fonts, over "js".
+    page, words = page_and_words("new_copy.js", ["new_copy.", "js"])
+    first, second = words
+    x, y, w, h = first.box
+    words = [OcrWord(first.text, (x, y, w + second.box[2] // 2 + 4, h), 0.9, 0), second]
+    assert texts(repair(words, page)) == ["new_copy.js"]
+    # Overlapping boxes without a separator are two words Tesseract boxed loosely.
+    page, words = page_and_words("Open files", ["Open", "files"])
+    first, second = words
+    x, y, w, h = first.box
+    words = [OcrWord(first.text, (x, y, w + 8, h), 0.9, 0), second]
+    assert texts(repair(words, page)) == ["Open", "files"]
+
+
+def test_a_hyphen_read_at_a_word_end_rejoins_but_a_spaced_dash_does_not() -> None:
+    page, words = page_and_words("Test-thesis-archive.csv", ["Test", "-thesis-archive.csv"])
+    assert texts(repair(words, page)) == ["Test-thesis-archive.csv"]
+    page, words = page_and_words("sample-forecast.json", ["sample-", "forecast.json"])
+    assert texts(repair(words, page)) == ["sample-forecast.json"]
+    page, words = page_and_words("notes.txt - Files", ["notes.txt", "-", "Files"])
+    assert texts(repair(words, page)) == ["notes.txt", "-", "Files"]
+    page, words = page_and_words("run -v now", ["run", "-v", "now"])
+    assert texts(repair(words, page)) == ["run", "-v", "now"]
