@@ -10,7 +10,11 @@ page and loses labels inside boxes. We therefore:
 3. merge the remaining ink into word/line blobs (connected components after a horizontal
    dilation), keeping blobs shaped like text,
 4. paint every blob onto a white page, contrast-stretched so its ink is black, whichever
-   polarity it had (decided per blob from its median = its background).
+   polarity it had (decided per blob from its median = its background); rows and columns of
+   its padding that are off the background along their whole length (a list box's edge, a
+   selection bar) stay white.
+Lines packed without spacing (Tk list boxes) form one tall component, cut into lines at
+background rows; an i's dot or an underscore a blank row away joins its line.
 
 The blobs double as a cheap text detector: regions the OCR pass leaves uncovered are the
 candidates the accurate recogniser looks at.
@@ -104,19 +108,32 @@ def _split_rows(gray: np.ndarray, x: int, y: int, w: int, h: int) -> list[Blob]:
     crop = gray[y:y + h, x:x + w].astype(np.int16)
     bg = int(np.median(crop))
     fg = np.abs(crop - bg) > 60
+    # Columns inked over (almost) the whole height are the frame's side (a list box's
+    # border, the window beyond it), not text: kept, they glue a bar to every line.
+    fg &= ~(fg.mean(axis=0) > 0.9)
     counts = fg.sum(axis=1)
-    blank = counts <= max(1, int(0.06 * counts.max()))
-    out: list[Blob] = []
-    start = None
+    blank = counts <= max(1, int(0.03 * counts.max()))
+    runs: list[list[int]] = []  # [first row, end row) of ink
     for i in range(h + 1):
         if i < h and not blank[i]:
-            start = i if start is None else start
+            if runs and runs[-1][1] == i:
+                runs[-1][1] = i + 1
+            else:
+                runs.append([i, i + 1])
+    # An i's dot, an underscore or an accent is a run of its own a blank row away from its
+    # line: it belongs to the nearest line (within 3 rows), not to nothing.
+    lines = [r for r in runs if r[1] - r[0] >= 5]
+    for first, end in (r for r in runs if r[1] - r[0] < 5):
+        near = min(lines, default=None,
+                   key=lambda r: max(r[0] - end, first - r[1]))
+        if near is not None and max(near[0] - end, first - near[1]) <= 3:
+            near[0], near[1] = min(near[0], first), max(near[1], end)
+    out: list[Blob] = []
+    for first, end in lines:
+        if end - first > 80:
             continue
-        if start is not None and 5 <= i - start <= 80:
-            cols = np.flatnonzero(fg[start:i].any(axis=0))
-            out.append(Blob(x + int(cols[0]), y + start, int(cols[-1] - cols[0] + 1),
-                            i - start))
-        start = None
+        cols = np.flatnonzero(fg[first:end].any(axis=0))
+        out.append(Blob(x + int(cols[0]), y + first, int(cols[-1] - cols[0] + 1), end - first))
     return out
 
 
@@ -165,6 +182,22 @@ def _drop_isolated_uprights(ink: np.ndarray, reach: int = 3) -> None:
         cv2.drawContours(ink, lonely, -1, 0, thickness=cv2.FILLED)
 
 
+def _clear_rules_in_margin(norm: np.ndarray, crop: np.ndarray, bg: int,
+                           box: tuple[int, int, int, int]) -> None:
+    """Whites out the rows and columns of the padding around a blob that are off the
+    background along most of their length: the edge of a list box, a selection bar or a
+    field next to the text (off along nearly all their length, as glyphs are not), which
+    painted black would read as a glyph ("|New.txt")."""
+    x, y, w, h = box
+    off = np.abs(crop - bg) > 40
+    cols = np.flatnonzero(off.mean(axis=0) > 0.9)
+    cols = cols[(cols < x) | (cols >= x + w)]
+    rows = np.flatnonzero(off.mean(axis=1) > 0.9)
+    rows = rows[(rows < y) | (rows >= y + h)]
+    norm[:, cols] = 255
+    norm[rows, :] = 255
+
+
 def prepare(rgb: np.ndarray, pad: int = 3,
             maps: tuple[np.ndarray, np.ndarray] | None = None) -> Prepared:
     """The normalised page (blobs painted black-on-white) and the blobs."""
@@ -186,5 +219,6 @@ def prepare(rgb: np.ndarray, pad: int = 3,
             span = max(hi - bg, 1)
             norm = (hi - crop) * 255 // span
         norm = np.clip(norm, 0, 255).astype(np.uint8)
+        _clear_rules_in_margin(norm, crop, bg, (b.x - x0, b.y - y0, b.width, b.height))
         page[y0:y1, x0:x1] = np.minimum(page[y0:y1, x0:x1], norm)
     return Prepared(page=page, blobs=blobs)

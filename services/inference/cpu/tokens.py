@@ -11,7 +11,9 @@ evaluation set's tune split (``testing/desktop_screens.py``) its misses were mos
   separator is boxed over the next one ("new_copy." "js", monospaced fonts), or when a
   hyphen read at a word's inner end has less than a space beside it ("Test" "-thesis.csv");
 - a size glued to its unit: "505.4GB" for "505.4 GB": split at the digit/letter change when
-  the column profile shows a blank gap as wide as a space there;
+  the column profile shows a blank gap as wide as a space there; likewise a path glued to the
+  token before it ("parser.txt/var/log/syslog"), cut before its "/" or "~"; a bar or quote
+  read before a path ("|/home/ann") is dropped;
 - ``l`` read as ``!`` or ``i``/``1`` and ``o`` as ``0`` in a file extension: "index.htm!",
   "config.tom!", "Client.xisx", "report.0ds": the part after the last dot is mapped back when
   it becomes a common extension (``EXTENSIONS``, a general list, larger than the generator's).
@@ -56,8 +58,24 @@ def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
     for line in _by_line(words):
         joined = _join_split_tokens(line, ink)
         for w in joined:
-            out.extend(_split_unit(w, ink))
-    return [_fix_time(_fix_extension(_restore_dot(_drop_icon_prefix(w), ink))) for w in out]
+            for part in _split_glued_path(w, ink):
+                out.extend(_split_unit(part, ink))
+    return [_fix_time(_fix_extension(_restore_dot(_drop_icon_prefix(_drop_path_prefix(w)),
+                                                  ink))) for w in out]
+
+
+_PATH_PREFIX = re.compile("^[|\\[\u2018\u2019'`]+(?=[/~])")  # bars, brackets, quotes
+
+
+def _drop_path_prefix(w: OcrWord) -> OcrWord:
+    """A bar or quote read before a path (a field's edge, a cursor): "|/home/ann" ->
+    /home/ann; a path never starts with one."""
+    m = _PATH_PREFIX.match(w.text)
+    if m is None:
+        return w
+    x, y, bw, bh = w.box
+    cut = round(bw * m.end() / len(w.text))
+    return OcrWord(w.text[m.end():], (x + cut, y, max(1, bw - cut), bh), w.confidence, w.line)
 
 
 _ICON_PREFIX = re.compile(r"^[^\s@]{0,2}@([^@]+\.([A-Za-z0-9]+))$")
@@ -272,39 +290,81 @@ def _join_split_tokens(line: list[OcrWord], ink: np.ndarray) -> list[OcrWord]:
     return out
 
 
-def _split_unit(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
-    """"505.4GB" -> "505.4" "GB" when the pixels show a space between them."""
-    m = _UNIT.match(w.text)
-    if m is None:
-        return [w]
+def _blank_runs(w: OcrWord, ink: np.ndarray) -> list[tuple[int, int]]:
+    """(start, length) of the blank column runs strictly inside a word's ink, in word-box
+    pixels from its left edge."""
     x, y, bw, bh = w.box
     region = ink[y:y + bh, x:x + bw]
     if region.size == 0:
-        return [w]
-    blank = ~region.any(axis=0)
-    # Blank runs strictly inside the ink; the widest is the candidate space.
-    cols = np.flatnonzero(~blank)
+        return []
+    inked = region.any(axis=0)
+    cols = np.flatnonzero(inked)
     if cols.size == 0:
+        return []
+    runs: list[tuple[int, int]] = []
+    start = None
+    for c in range(int(cols[0]), int(cols[-1]) + 1):
+        if not inked[c]:
+            start = c if start is None else start
+        elif start is not None:
+            runs.append((start, c - start))
+            start = None
+    return runs
+
+
+def _cut(w: OcrWord, at: int, start: int, length: int) -> list[OcrWord]:
+    """``w`` cut before character ``at``, the blank run (start, length) between the two."""
+    x, y, bw, bh = w.box
+    left = OcrWord(w.text[:at], (x, y, max(1, start), bh), w.confidence, w.line)
+    right_x = x + start + length
+    right = OcrWord(w.text[at:], (right_x, y, max(1, x + bw - right_x), bh), w.confidence,
+                    w.line)
+    return [left, right]
+
+
+def _split_unit(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
+    """"505.4GB" -> "505.4" "GB" when the pixels show a space between them."""
+    m = _UNIT.match(w.text)
+    runs = _blank_runs(w, ink) if m else []
+    if m is None or not runs:
         return [w]
-    best, best_len, run_start = -1, 0, None
-    for c in range(cols[0], cols[-1] + 1):
-        if blank[c]:
-            run_start = c if run_start is None else run_start
-            if c - run_start + 1 > best_len:
-                best, best_len = run_start, c - run_start + 1
-        else:
-            run_start = None
+    bw, bh = w.box[2], w.box[3]
+    best, best_len = max(runs, key=lambda r: r[1])
     if best_len < max(3, 0.22 * bh):
         return [w]
-    digits, unit = m.group(1), m.group(2)
+    digits = m.group(1)
     # The space must sit where the digits end: its position in proportion to the characters.
     share = best / max(1, bw)
     if abs(share - len(digits) / len(w.text)) > 0.25:
         return [w]
-    left = OcrWord(digits, (x, y, best, bh), w.confidence, w.line)
-    right_x = x + best + best_len
-    right = OcrWord(unit, (right_x, y, x + bw - right_x, bh), w.confidence, w.line)
-    return [left, right]
+    return _cut(w, len(digits), best, best_len)
+
+
+def _split_glued_path(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
+    """A path glued to the token before it: Tesseract drops the space before a "/" or "~"
+    ("parser.txt/var/log/syslog", "19:59/home/carol"). Cut where the pixels show a blank
+    run as wide as a space and the text, in proportion, has a path start there."""
+    text = w.text
+    if len(text) < 4 or not any(ch in "/~" for ch in text[1:]):
+        return [w]
+    bw, bh = w.box[2], w.box[3]
+    runs = _blank_runs(w, ink)
+    # A space is wider than the word's usual gaps between glyphs (in a monospaced font a
+    # "/" leaves gaps of a few pixels at every path step: those are not spaces).
+    space = max(3.0, 0.25 * bh, 2.0 * float(np.median([r[1] for r in runs])) if runs else 0)
+    for start, length in sorted(runs, key=lambda r: -r[1]):
+        if length < space:
+            break
+        guess = len(text) * (start + length / 2) / max(1, bw)
+        # A path start after a token that is no path: "/" then a name (not a date's
+        # "01/05"), with no "/" before it (a path's own steps are not cut).
+        starts = [i for i in range(1, len(text) - 1)
+                  if abs(i - guess) <= 3 and "/" not in text[:i] and "~" not in text[:i]
+                  and (text[i] == "~" or (text[i] == "/" and text[i + 1].isalpha()))]
+        if starts:
+            at = min(starts, key=lambda i: abs(i - guess))
+            return _cut(w, at, start, length)
+    return [w]
 
 
 def _fix_extension(w: OcrWord) -> OcrWord:

@@ -43,3 +43,40 @@ def test_lone_uprights_are_dropped_and_uprights_with_neighbours_kept() -> None:
     _drop_isolated_uprights(ink)
     assert not ink[:, 10:12].any()
     assert ink[5:30, 50:52].all() and ink[15:30, 54:60].all()
+
+
+def _list_box(rows: list[str], size: int = 13) -> tuple[np.ndarray, int, int]:
+    """A white list box with a 1 px border on a dark window, rows packed without spacing
+    (as Tk draws a Listbox); returns the grey image, the border's column and the row pitch."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
+                              size)
+    pitch = size + 2
+    img = Image.new("L", (320, 30 + pitch * len(rows)), 0x2B)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((10, 10, 300, 12 + pitch * len(rows)), fill=255, outline=0x99)
+    for i, text in enumerate(rows):
+        draw.text((12, 11 + i * pitch), text, font=font, fill=0x20)
+    return np.asarray(img), 10, pitch
+
+
+def test_packed_list_rows_keep_their_dots_and_underscores_and_lose_the_border() -> None:
+    from services.inference.cpu.preprocess import prepare
+
+    rows = ["__init__.py", "Index_sample_agenda.xlsx", "budget-banner.docx", "Dockerfile",
+            "utils_forecast_copy.7z", "old.letter.md", "print_list.txt", "figure_ij.jpg"]
+    gray, border, pitch = _list_box(rows)
+    prepared = prepare(np.dstack([gray] * 3))
+    lines = sorted((b for b in prepared.blobs if b.x < 300), key=lambda b: b.y)
+    assert len(lines) == len(rows)
+    for i, blob in enumerate(lines):
+        top = 11 + i * pitch
+        ink_rows = np.flatnonzero((gray[top:top + pitch, border + 2:300] < 128).sum(axis=1) > 2)
+        # The line's box holds its underscores and descenders (an i's dot may fall outside:
+        # the painting's padding covers it).
+        assert blob.y <= top + ink_rows[0] + 2 and blob.y + blob.height >= top + ink_rows[-1] + 1
+        assert blob.x > border, blob  # the border is not part of the first glyph
+    # Painted dark-on-white, the border next to the first letters stays white.
+    assert (prepared.page[lines[0].y:lines[-1].y + lines[-1].height, border - 1:border + 2]
+            > 200).all()

@@ -139,3 +139,32 @@ def test_a_hyphen_read_at_a_word_end_rejoins_but_a_spaced_dash_does_not() -> Non
     assert texts(repair(words, page)) == ["notes.txt", "-", "Files"]
     page, words = page_and_words("run -v now", ["run", "-v", "now"])
     assert texts(repair(words, page)) == ["run", "-v", "now"]
+
+
+def _one_word(text: str, read: str) -> tuple[np.ndarray, list[OcrWord]]:
+    """``text`` drawn, read as the single word ``read`` boxed over all of its ink."""
+    img = Image.new("L", (600, 40), 255)
+    draw = ImageDraw.Draw(img)
+    draw.text((10, 10), text, font=FONT, fill=0)
+    left, top, right, bottom = draw.textbbox((10, 10), text, font=FONT)
+    return np.asarray(img), [OcrWord(read, (left, top, right - left, bottom - top), 0.9, 0)]
+
+
+def test_a_path_glued_to_the_token_before_it_is_cut_at_the_space() -> None:
+    page, words = _one_word("parser.txt /var/log/syslog", "parser.txt/var/log/syslog")
+    got = repair(words, page)
+    assert texts(got) == ["parser.txt", "/var/log/syslog"]
+    assert got[0].box[0] + got[0].box[2] < got[1].box[0]
+    page, words = _one_word("19:59 ~/notes/plan.md", "19:59~/notes/plan.md")
+    assert texts(repair(words, page)) == ["19:59", "~/notes/plan.md"]
+    # No space drawn: a path's own steps and a date stay whole.
+    for text in ("/home/ann/Pictures/report", "01/05/2019", "docs/report.pdf"):
+        page, words = _one_word(text, text)
+        assert texts(repair(words, page)) == [text]
+
+
+def test_a_bar_read_before_a_path_is_dropped() -> None:
+    page, words = _one_word("/home/frank/notes", "|/home/frank/notes")
+    assert texts(repair(words, page)) == ["/home/frank/notes"]
+    page, words = _one_word("|a|b|", "|a|b|")
+    assert texts(repair(words, page)) == ["|a|b|"]
