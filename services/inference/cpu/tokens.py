@@ -14,6 +14,8 @@ evaluation set's tune split (``testing/desktop_screens.py``) its misses were mos
   the column profile shows a blank gap as wide as a space there; likewise a path glued to the
   token before it ("parser.txt/var/log/syslog"), cut before its "/" or "~"; a bar or quote
   read before a path ("|/home/ann") is dropped;
+- a dot file's dot read as a dash ("-gitignore"): put back when the pixels hold a baseline
+  dot there;
 - ``l`` read as ``!`` or ``i``/``1`` and ``o`` as ``0`` in a file extension: "index.htm!",
   "config.tom!", "Client.xisx", "report.0ds": the part after the last dot is mapped back when
   it becomes a common extension (``EXTENSIONS``, a general list, larger than the generator's).
@@ -60,8 +62,8 @@ def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
         for w in joined:
             for part in _split_glued_path(w, ink):
                 out.extend(_split_unit(part, ink))
-    return [_fix_time(_fix_extension(_restore_dot(_drop_icon_prefix(_drop_path_prefix(w)),
-                                                  ink))) for w in out]
+    out = [_drop_icon_prefix(_drop_path_prefix(w)) for w in out]
+    return [_fix_time(_fix_extension(_leading_dot(_restore_dot(w, ink), ink))) for w in out]
 
 
 _PATH_PREFIX = re.compile("^[|\\[\u2018\u2019'`]+(?=[/~])")  # bars, brackets, quotes
@@ -97,33 +99,63 @@ _GLUED_EXT = re.compile(r"^(.*[A-Za-z0-9_])(" + "|".join(
     sorted(EXTENSIONS, key=len, reverse=True)) + r")$", re.IGNORECASE)
 
 
+def _marks(w: OcrWord, ink: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Connected components of ink in a word's box (and a pixel around it), as (x, y,
+    width, height) from the box's top left."""
+    x, y, bw, bh = w.box
+    region = ink[max(0, y - 1):y + bh + 2, max(0, x):x + bw].astype(np.uint8)
+    if region.size == 0:
+        return []
+    n, _labels, stats, _c = cv2.connectedComponentsWithStats(region, connectivity=8)
+    return [tuple(int(v) for v in stats[i, :4]) for i in range(1, n)]  # type: ignore[misc]
+
+
+def _baseline_dots(w: OcrWord, ink: np.ndarray) -> list[float]:
+    """Centres (x, from the word box's left) of the baseline dots in a word's pixels: small
+    square marks in the lower part of the line (not an i's or j's dot)."""
+    bh = w.box[3]
+    if bh < 6:
+        return []
+    dots = []
+    for cx, cy, cw, ch in _marks(w, ink):
+        if cw > 0.3 * bh + 1 or ch > 0.3 * bh + 1 or cw > 2 * ch + 1 or ch > 2 * cw + 1:
+            continue
+        if cy < 0.55 * bh or cy + ch > 1.1 * bh + 1:
+            continue  # not on the baseline
+        dots.append(cx + cw / 2)
+    return dots
+
+
 def _restore_dot(w: OcrWord, ink: np.ndarray) -> OcrWord:
     """A dot dropped before an extension inside one word ("Tablejs", "requirementstxt"):
-    put back when the pixels hold a baseline dot (a small square mark in the lower part of
-    the line, not an i/j dot) where the extension starts, give or take a character."""
+    put back when the pixels hold a baseline dot where the extension starts, give or take a
+    character."""
     text = w.text
     if "." in text[-6:] or len(text) < 4:
         return w
     m = _GLUED_EXT.match(text)
     if m is None or not m.group(1):
         return w
-    x, y, bw, bh = w.box
-    region = ink[max(0, y - 1):y + bh + 2, max(0, x):x + bw].astype(np.uint8)
-    if region.size == 0 or bh < 6:
-        return w
-    n, _labels, stats, _c = cv2.connectedComponentsWithStats(region, connectivity=8)
     split = len(m.group(1))
-    char_w = bw / len(text)
-    for i in range(1, n):
-        cx, cy, cw, ch = (int(v) for v in stats[i, :4])
-        if cw > 0.3 * bh + 1 or ch > 0.3 * bh + 1 or cw > 2 * ch + 1 or ch > 2 * cw + 1:
-            continue
-        if cy < 0.55 * bh or cy + ch > 1.1 * bh + 1:
-            continue  # not on the baseline
-        if abs((cx + cw / 2) - split * char_w) <= 1.5 * char_w:
-            # A square dot where "_" was read ("minutes_4_pdf") is that dot.
-            head = text[:split - 1] if text[split - 1] == "_" else text[:split]
-            return OcrWord(head + "." + text[split:], w.box, w.confidence, w.line)
+    char_w = w.box[2] / len(text)
+    if any(abs(dot - split * char_w) <= 1.5 * char_w for dot in _baseline_dots(w, ink)):
+        # A square dot where "_" was read ("minutes_4_pdf") is that dot.
+        head = text[:split - 1] if text[split - 1] == "_" else text[:split]
+        return OcrWord(head + "." + text[split:], w.box, w.confidence, w.line)
+    return w
+
+
+def _leading_dot(w: OcrWord, ink: np.ndarray) -> OcrWord:
+    """A dot file's dot read as a dash ("-gitignore", "-bashrc"): a dash sits at mid height,
+    so a baseline dot where the first character is means ".". """
+    text = w.text
+    if len(text) < 3 or text[0] != "-" or not text[1].isalpha():
+        return w
+    char_w, bh = w.box[2] / len(text), w.box[3]
+    dashes = [m for m in _marks(w, ink) if m[0] + m[2] / 2 <= 1.2 * char_w
+              and m[2] >= 1.5 * m[3] and 0.25 * bh <= m[1] <= 0.7 * bh]
+    if not dashes and any(dot <= 1.2 * char_w for dot in _baseline_dots(w, ink)):
+        return OcrWord("." + text[1:], w.box, w.confidence, w.line)
     return w
 
 

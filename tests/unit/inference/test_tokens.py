@@ -168,3 +168,10 @@ def test_a_bar_read_before_a_path_is_dropped() -> None:
     assert texts(repair(words, page)) == ["/home/frank/notes"]
     page, words = _one_word("|a|b|", "|a|b|")
     assert texts(repair(words, page)) == ["|a|b|"]
+
+
+def test_a_dot_files_dot_read_as_a_dash_is_put_back_and_a_real_dash_stays() -> None:
+    page, words = _one_word(".gitignore", "-gitignore")
+    assert texts(repair(words, page)) == [".gitignore"]
+    page, words = _one_word("-verbose", "-verbose")
+    assert texts(repair(words, page)) == ["-verbose"]
