@@ -302,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the desktop evaluation set (a split) through gRPC, per category")
     ap.add_argument("--tk", type=int, default=0,
                     help="with --desktop: also this many real Tk screenshots under Xvfb")
+    ap.add_argument("--xterm", type=int, default=0,
+                    help="with --desktop: also this many real xterm screenshots under Xvfb")
     ap.add_argument("--show-misses", type=int, default=0,
                     help="with --desktop: print this many missed words")
     args = ap.parse_args(argv)
@@ -309,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.desktop:
         from bench.inference_desktop import run
 
-        return run(args.desktop, frames, args.show_misses, args.tk)
+        return run(args.desktop, frames, args.show_misses, args.tk, args.xterm)
     variants: list[tuple[str, Callable[[], Any]]] = [
         ("cpu (pipeline, x1.25)", lambda: CpuBackend(CpuOptions())),
     ]

@@ -11,6 +11,8 @@ each frame of a split of ``services/inference/testing/desktop_screens.py`` is se
   name shown twice must be returned twice;
 - with ``--tk N``: N real Tk screenshots under Xvfb (``testing/tk_screens.py``, truth from
   Tk), scored the same way (tags ``tk``, ``tk_list``, ``tk_table``, ``tk_text``, ``tk_button``);
+- with ``--xterm N``: N real xterm screenshots under Xvfb (``testing/xterm_screens.py``, truth
+  from the measured cell grid; tags ``xterm``, ``xterm_prompt``, ``xterm_ls``, ``xterm_text``);
 - the same frames through a bare single-pass Tesseract (tesserocr, PSM 11, grey frame, no
   preprocessing) in this process, for the latency ratio on a shared, noisy machine; the
   server's CPU seconds per DetectText (from /proc) beside the wall time.
@@ -100,7 +102,8 @@ def _hits(words: list[Any], regions: list[tuple[str, tuple[int, int, int, int]]]
     return out
 
 
-def run(split: str, frames: int, show_misses: int = 0, tk_frames: int = 0) -> int:
+def run(split: str, frames: int, show_misses: int = 0, tk_frames: int = 0,
+        xterm_frames: int = 0) -> int:
     import grpc
     from bytebot.common.v1 import common_pb2
     from bytebot.inference.v1 import inference_pb2 as pb
@@ -114,6 +117,10 @@ def run(split: str, frames: int, show_misses: int = 0, tk_frames: int = 0) -> in
         from services.inference.testing.tk_screens import grab_tk_split
 
         screens += grab_tk_split(split, tk_frames)
+    if xterm_frames:
+        from services.inference.testing.xterm_screens import grab_xterm_split
+
+        screens += grab_xterm_split(split, xterm_frames)
     tess = EngineOnly("tesseract")
     tess.load()
     tally = Tally()
@@ -121,7 +128,8 @@ def run(split: str, frames: int, show_misses: int = 0, tk_frames: int = 0) -> in
     cpu: dict[str, list[float]] = defaultdict(list)
     t_lat: dict[str, list[float]] = defaultdict(list)
     t_cpu: dict[str, list[float]] = defaultdict(list)
-    print(f"desktop set, split {split!r}, {frames} generated + {tk_frames} Tk frames; "
+    print(f"desktop set, split {split!r}, {frames} generated + {tk_frames} Tk + "
+          f"{xterm_frames} xterm frames; "
           f"{os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f} at start")
     with running("inference", {"backend": "cpu"}) as server, grpc.insecure_channel(

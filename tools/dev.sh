@@ -14,7 +14,7 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
 # Debian packages: X display + input tools for the computer service, OCR for inference,
 # Prometheus/Alertmanager tools for the deploy checks, Bazel for the offline build.
 APT_PACKAGES=(
-  xvfb xauth x11-utils xdotool python3-tk fonts-dejavu-core imagemagick openbox
+  xvfb xauth x11-utils xdotool python3-tk fonts-dejavu-core imagemagick openbox xterm
   fonts-liberation2 fonts-cantarell fonts-freefont-ttf fonts-croscore fonts-open-sans fonts-noto-mono
   tesseract-ocr tesseract-ocr-eng libtesseract-dev libleptonica-dev
   prometheus prometheus-alertmanager prometheus-node-exporter
