@@ -41,6 +41,7 @@ from services.inference.testing.screens import Screen
 
 CONTENT = ("filename", "path_url", "email", "numeric", "camel_caps", "label")
 SETTING = ("tk", "tk_list", "tk_table", "tk_text", "tk_button",
+           "xterm", "xterm_prompt", "xterm_ls", "xterm_text",
            "icon", "table_cell", "alt_row", "selected", "disabled", "tooltip", "tab",
            "small_font", "large_font", "form", "button", "header", "title", "field")
 

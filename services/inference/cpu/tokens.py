@@ -14,6 +14,10 @@ evaluation set's tune split (``testing/desktop_screens.py``) its misses were mos
   the column profile shows a blank gap as wide as a space there; likewise a path glued to the
   token before it ("parser.txt/var/log/syslog"), cut before its "/" or "~"; a bar or quote
   read before a path ("|/home/ann") is dropped;
+- in small bitmap fonts (terminals): "," for "." inside a token, "3" for ":" and '"' for "~",
+  each checked against the marks' shapes where they are;
+- a file mode of ``ls -l`` read with look-alikes ("-IW-------"): each place can hold only
+  its letter or "-";
 - a dot file's dot read as a dash ("-gitignore"): put back when the pixels hold a baseline
   dot there;
 - ``l`` read as ``!`` or ``i``/``1`` and ``o`` as ``0`` in a file extension: "index.htm!",
@@ -62,7 +66,8 @@ def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
         for w in joined:
             for part in _split_glued_path(w, ink):
                 out.extend(_split_unit(part, ink))
-    out = [_drop_icon_prefix(_drop_path_prefix(w)) for w in out]
+    out = [_fix_mode_string(_drop_icon_prefix(_drop_path_prefix(_fix_terminal_marks(w, ink))))
+           for w in out]
     return [_fix_time(_fix_extension(_leading_dot(_restore_dot(w, ink), ink))) for w in out]
 
 
@@ -124,6 +129,68 @@ def _baseline_dots(w: OcrWord, ink: np.ndarray) -> list[float]:
             continue  # not on the baseline
         dots.append(cx + cw / 2)
     return dots
+
+
+def _fix_terminal_marks(w: OcrWord, ink: np.ndarray) -> OcrWord:
+    """Marks small bitmap fonts (a terminal's 6x13) lose their shape in: a dot read as a
+    comma inside a token ("example,com"), a colon read as "3" ("19319" for 19:19, "http3//"),
+    a tilde read as a quote ("devbox:"$"). Each is checked against the pixels where one is
+    (a dot sits on the baseline, a comma's tail hangs below it; a colon is two dots), or is
+    a shape nothing else has ("://", a prompt's ":~$")."""
+    text = w.text
+    if not any(ch in text for ch in ',3"'):
+        return w
+    chars = list(text)
+    marks = _marks(w, ink) if ("," in text or "3" in text) else []
+    bw, bh = w.box[2], w.box[3]
+    char_w = bw / len(text)
+    bodies = [m[1] + m[3] for m in marks if m[3] >= 0.5 * bh]
+    baseline = float(np.median(bodies)) if bodies else float(bh)
+
+    def small_marks(i: int) -> list[tuple[int, int, int, int]]:
+        centre = (i + 0.5) * char_w
+        return [m for m in marks if abs(m[0] + m[2] / 2 - centre) <= 0.8 * char_w
+                and m[2] <= 0.35 * bh + 1 and m[3] <= 0.35 * bh + 1]
+
+    for i in range(1, len(text) - 1):
+        ch, before, after = text[i], text[i - 1], text[i + 1]
+        if ch == "," and before.isalnum() and after.isalpha():
+            near = small_marks(i)
+            if near and all(m[1] + m[3] <= baseline + 1 for m in near):
+                chars[i] = "."
+        elif ch == "3" and before.isdigit() and after.isdigit() and len(small_marks(i)) >= 2:
+            chars[i] = ":"  # two small marks in the cell: a colon, not a 3
+    fixed = "".join(chars)
+    fixed = re.sub(r"^(https?|ftp|file)3//", r"\1://", fixed)
+    fixed = re.sub(r'(?<=:)"(?=[/$])|^"(?=/)', "~", fixed)
+    if fixed == text:
+        return w
+    return OcrWord(fixed, w.box, w.confidence, w.line)
+
+
+_MODE = re.compile(r"^[-dlcbps][-rwxstSTIWXPVYl1|]{9}$")
+
+
+def _fix_mode_string(w: OcrWord) -> OcrWord:
+    """A file mode as ``ls -l`` prints it ("-rw-r--r--", "drwxr-xr-x") read with look-alikes
+    ("-IW-------", "-TWXP-XPr-X"): each of the nine places can only hold its letter or "-",
+    so a letter-like mark there is that letter. Only for 10-character tokens of that shape
+    of which most places already read right."""
+    text = w.text
+    if not _MODE.match(text):
+        return w
+    valid = sum(ch == "-" or ch == "rwx"[i % 3] for i, ch in enumerate(text[1:]))
+    if valid < 6 or valid == 9:
+        return w
+    places = []
+    for i, ch in enumerate(text[1:]):
+        if ch == "-":
+            places.append("-")
+        elif i % 3 == 2 and ch in "sStT":
+            places.append(ch)  # setuid / setgid / sticky
+        else:
+            places.append("rwx"[i % 3])
+    return OcrWord(text[0] + "".join(places), w.box, w.confidence, w.line)
 
 
 def _restore_dot(w: OcrWord, ink: np.ndarray) -> OcrWord:
@@ -206,7 +273,11 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     gap = bx - (ax + aw)
     # Monospaced fonts give a mark a whole cell: a gap up to a line height can hold one
     # (a small one, with its side bearings, a little more: only a dot or a colon then).
-    if lh <= 0 or abs((ay + ah) - (by + bh)) > 0.35 * lh:
+    if lh <= 0:
+        return None
+    if _prompt_cut(a, b, gap):
+        return ""
+    if abs((ay + ah) - (by + bh)) > 0.35 * lh:
         return None
     if gap < -2:
         # Boxes that overlap: in monospaced fonts Tesseract boxes a word ending in a
@@ -278,6 +349,13 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     hyphen = (a.text[-1] == "-" and b.text[0].isalnum()) or \
         (b.text[0] == "-" and len(b.text) > 1 and b.text[1].isalnum() and a.text[-1].isalnum())
     return "" if hyphen and gap <= 0.3 * lh else None
+
+
+def _prompt_cut(a: OcrWord, b: OcrWord, gap: int) -> bool:
+    """A shell prompt cut after its host ("ann@devbox:" "~/src$"): the shape is unmistakable,
+    and the gap is less than a (monospaced) cell, so no space was typed there."""
+    return (a.text.endswith(":") and "@" in a.text and b.text[:1] in "~/"
+            and b.text[-1:] in "$#>" and gap < a.box[2] / len(a.text))
 
 
 def _continues(mark: str, prev: str, nxt: str) -> bool:
@@ -392,6 +470,7 @@ def _split_glued_path(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
         # "01/05"), with no "/" before it (a path's own steps are not cut).
         starts = [i for i in range(1, len(text) - 1)
                   if abs(i - guess) <= 3 and "/" not in text[:i] and "~" not in text[:i]
+                  and text[i - 1] != ":"  # a prompt's "host:~/src", a drive's "C:/
                   and (text[i] == "~" or (text[i] == "/" and text[i + 1].isalpha()))]
         if starts:
             at = min(starts, key=lambda i: abs(i - guess))

@@ -175,3 +175,39 @@ def test_a_dot_files_dot_read_as_a_dash_is_put_back_and_a_real_dash_stays() -> N
     assert texts(repair(words, page)) == [".gitignore"]
     page, words = _one_word("-verbose", "-verbose")
     assert texts(repair(words, page)) == ["-verbose"]
+
+
+def test_a_file_mode_read_with_look_alikes_snaps_to_its_places() -> None:
+    page, words = _one_word("-rw------- drwxr-xr-x", "-IW-------")
+    assert texts(repair(words[:1], page)) == ["-rw-------"]
+    for text in ("-rw-r--r--", "Hello-World", "-IWXIWXIWX"):  # right, not a mode, all wrong
+        page, words = _one_word(text, text)
+        assert texts(repair(words, page)) == [text]
+
+
+def test_a_shell_prompt_stays_whole_and_rejoins_after_its_host() -> None:
+    global FONT
+    saved = FONT
+    FONT = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 14)
+    try:
+        page, words = _one_word("ann@devbox:~/src$", "ann@devbox:~/src$")
+        assert texts(repair(words, page)) == ["ann@devbox:~/src$"]
+        page, words = page_and_words("ann@devbox:~/src$", ["ann@devbox:", "~/src$"])
+        assert texts(repair(words, page)) == ["ann@devbox:~/src$"]
+        page, words = page_and_words("Path: ~/src", ["Path:", "~/src"])
+        assert texts(repair(words, page)) == ["Path:", "~/src"]
+    finally:
+        FONT = saved
+
+
+def test_terminal_marks_are_read_back_from_their_shapes() -> None:
+    page, words = _one_word("example.com", "example,com")
+    assert texts(repair(words, page)) == ["example.com"]
+    page, words = _one_word("red,green", "red,green")  # a real comma: its tail hangs low
+    assert texts(repair(words, page)) == ["red,green"]
+    page, words = _one_word("19:19", "19319")
+    assert texts(repair(words, page)) == ["19:19"]
+    page, words = _one_word("19319", "19319")
+    assert texts(repair(words, page)) == ["19319"]
+    page, words = _one_word("https://x.org", "https3//x.org")
+    assert texts(repair(words, page)) == ["https://x.org"]
