@@ -115,6 +115,30 @@ def _marks(w: OcrWord, ink: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [tuple(int(v) for v in stats[i, :4]) for i in range(1, n)]  # type: ignore[misc]
 
 
+def _dot_at(w: OcrWord, ink: np.ndarray, i: int) -> bool | None:
+    """Whether the mark at character ``i`` of ``w`` (its place in proportion) is a dot (on
+    the baseline) rather than a comma (its tail below the baseline the letters stand on);
+    None when no small mark is there."""
+    marks = _marks(w, ink)
+    bodies = [m[1] + m[3] for m in marks if m[3] >= 0.5 * w.box[3]]
+    near = _small_marks_at(w, marks, i)
+    if not bodies or not near:
+        return None
+    baseline = float(np.median(bodies))
+    return all(m[1] + m[3] <= baseline + 1 for m in near)
+
+
+def _small_marks_at(w: OcrWord, marks: list[tuple[int, int, int, int]],
+                    i: int) -> list[tuple[int, int, int, int]]:
+    """The small marks (dots, a comma) of ``marks`` at character ``i`` of ``w``, its place
+    taken in proportion to the box."""
+    bw, bh = w.box[2], w.box[3]
+    char_w = bw / len(w.text)
+    centre = (i + 0.5) * char_w
+    return [m for m in marks if abs(m[0] + m[2] / 2 - centre) <= 0.8 * char_w
+            and m[2] <= 0.35 * bh + 1 and m[3] <= 0.35 * bh + 1]
+
+
 def _baseline_dots(w: OcrWord, ink: np.ndarray) -> list[float]:
     """Centres (x, from the word box's left) of the baseline dots in a word's pixels: small
     square marks in the lower part of the line (not an i's or j's dot)."""
@@ -138,31 +162,22 @@ def _fix_terminal_marks(w: OcrWord, ink: np.ndarray) -> OcrWord:
     (a dot sits on the baseline, a comma's tail hangs below it; a colon is two dots), or is
     a shape nothing else has ("://", a prompt's ":~$")."""
     text = w.text
-    if not any(ch in text for ch in ',3"'):
+    if not any(ch in text for ch in ',3"?\u201c\u201d\u00b0fJjl'):
         return w
     chars = list(text)
-    marks = _marks(w, ink) if ("," in text or "3" in text) else []
-    bw, bh = w.box[2], w.box[3]
-    char_w = bw / len(text)
-    bodies = [m[1] + m[3] for m in marks if m[3] >= 0.5 * bh]
-    baseline = float(np.median(bodies)) if bodies else float(bh)
-
-    def small_marks(i: int) -> list[tuple[int, int, int, int]]:
-        centre = (i + 0.5) * char_w
-        return [m for m in marks if abs(m[0] + m[2] / 2 - centre) <= 0.8 * char_w
-                and m[2] <= 0.35 * bh + 1 and m[3] <= 0.35 * bh + 1]
-
     for i in range(1, len(text) - 1):
         ch, before, after = text[i], text[i - 1], text[i + 1]
-        if ch == "," and before.isalnum() and after.isalpha():
-            near = small_marks(i)
-            if near and all(m[1] + m[3] <= baseline + 1 for m in near):
-                chars[i] = "."
-        elif ch == "3" and before.isdigit() and after.isdigit() and len(small_marks(i)) >= 2:
+        if ch == "," and before.isalnum() and after.isalpha() and _dot_at(w, ink, i):
+            chars[i] = "."
+        elif ch == "3" and before.isdigit() and after.isdigit() \
+                and len(_small_marks_at(w, _marks(w, ink), i)) >= 2:
             chars[i] = ":"  # two small marks in the cell: a colon, not a 3
     fixed = "".join(chars)
-    fixed = re.sub(r"^(https?|ftp|file)3//", r"\1://", fixed)
-    fixed = re.sub(r'(?<=:)"(?=[/$])|^"(?=/)', "~", fixed)
+    fixed = re.sub(r"^(https?|ftp|file)[3?]//", r"\1://", fixed)
+    fixed = re.sub('(?<=:)[\"\u201c\u201d\u00b0](?=[/$])|^[\"\u201c\u201d](?=/)', "~", fixed)
+    # The root slash of an absolute path read as a letter: "fhome/ann", "Jvar/log".
+    fixed = re.sub(r"^[fJjl](?=(home|usr|var|etc|opt|tmp|srv|mnt|media|root|proc)/)", "/",
+                   fixed)
     if fixed == text:
         return w
     return OcrWord(fixed, w.box, w.confidence, w.line)
@@ -213,10 +228,10 @@ def _restore_dot(w: OcrWord, ink: np.ndarray) -> OcrWord:
 
 
 def _leading_dot(w: OcrWord, ink: np.ndarray) -> OcrWord:
-    """A dot file's dot read as a dash ("-gitignore", "-bashrc"): a dash sits at mid height,
-    so a baseline dot where the first character is means ".". """
+    """A dot file's dot read as a dash or a plus ("-gitignore", "+bashrc"): those sit at mid
+    height, so a baseline dot where the first character is means ".". """
     text = w.text
-    if len(text) < 3 or text[0] != "-" or not text[1].isalpha():
+    if len(text) < 3 or text[0] not in "-+" or not text[1].isalpha():
         return w
     char_w, bh = w.box[2] / len(text), w.box[3]
     dashes = [m for m in _marks(w, ink) if m[0] + m[2] / 2 <= 1.2 * char_w
@@ -386,14 +401,14 @@ def _join_split_tokens(line: list[OcrWord], ink: np.ndarray) -> list[OcrWord]:
                     mark = ""  # the mark was read; only the gap made two words of it
                 elif mark in (".", ":") and prev.text[-1] in ",;:!?":
                     mark = None  # "items," "540.7": the comma was seen as a dot
+            if mark is None and _comma_before_extension(prev, w, ink):
+                out[-1] = OcrWord(prev.text[:-1] + "." + w.text, _union(prev.box, w.box),
+                                  min(prev.confidence, w.confidence), prev.line)
+                continue
             if mark is not None:
                 if _continues(mark or ("." if prev.text.endswith(".") else ""),
                               prev.text, w.text):
-                    px, py, pw, ph = prev.box
-                    x, y, bw, bh = w.box
-                    x0, y0 = min(px, x), min(py, y)
-                    x1, y1 = max(px + pw, x + bw), max(py + ph, y + bh)
-                    out[-1] = OcrWord(prev.text + mark + w.text, (x0, y0, x1 - x0, y1 - y0),
+                    out[-1] = OcrWord(prev.text + mark + w.text, _union(prev.box, w.box),
                                       min(prev.confidence, w.confidence), prev.line)
                     continue
         out.append(w)
@@ -430,6 +445,26 @@ def _cut(w: OcrWord, at: int, start: int, length: int) -> list[OcrWord]:
     right = OcrWord(w.text[at:], (right_x, y, max(1, x + bw - right_x), bh), w.confidence,
                     w.line)
     return [left, right]
+
+
+def _comma_before_extension(a: OcrWord, b: OcrWord, ink: np.ndarray) -> bool:
+    """"table," "js" for table.js (small bitmap fonts): a comma ending a word, a common
+    extension after less than a space, and the pixels of that comma a baseline dot."""
+    if len(a.text) < 2 or not a.text.endswith(",") or b.text.lower() not in EXTENSIONS:
+        return False
+    ax, ay, aw, ah = a.box
+    gap = b.box[0] - (ax + aw)
+    char_w = aw / len(a.text)
+    if not -2 <= gap <= 1.2 * char_w or abs((ay + ah) - (b.box[1] + b.box[3])) > 0.35 * ah:
+        return False
+    return bool(_dot_at(a, ink, len(a.text) - 1))
+
+
+def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]
+           ) -> tuple[int, int, int, int]:
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return (x0, y0, x1 - x0, y1 - y0)
 
 
 def _split_unit(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:

@@ -211,3 +211,16 @@ def test_terminal_marks_are_read_back_from_their_shapes() -> None:
     assert texts(repair(words, page)) == ["19319"]
     page, words = _one_word("https://x.org", "https3//x.org")
     assert texts(repair(words, page)) == ["https://x.org"]
+
+
+def test_more_terminal_marks_a_root_slash_and_a_comma_before_an_extension() -> None:
+    page, words = _one_word("/home/carol/Music", "fhome/carol/Music")
+    assert texts(repair(words, page)) == ["/home/carol/Music"]
+    page, words = _one_word("fhomework", "fhomework")  # no path: a word stays
+    assert texts(repair(words, page)) == ["fhomework"]
+    page, words = _one_word("ann@devbox:~$", "ann@devbox:\u201c$")
+    assert texts(repair(words, page)) == ["ann@devbox:~$"]
+    page, words = page_and_words("table.js", ["table,", "js"])
+    assert texts(repair(words, page)) == ["table.js"]
+    page, words = page_and_words("red, js", ["red,", "js"])  # a real comma, then a space
+    assert texts(repair(words, page)) == ["red,", "js"]
