@@ -306,7 +306,8 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     wide = gap > 1.0 * lh
     pad = max(2, lh // 2)  # an underscore hangs below the word boxes
     y0, x0 = max(0, top - 1), max(0, ax + aw - lh // 4)
-    window = ink[y0:bottom + pad, x0:bx + lh // 2].astype(np.uint8)
+    # Wide enough on the right for a monospaced underscore, which fills its whole cell.
+    window = ink[y0:bottom + pad, x0:bx + lh].astype(np.uint8)
     marks: list[tuple[str, int]] = []  # (kind, left)
     if window.size:
         n, _labels, stats, _c = cv2.connectedComponentsWithStats(window, connectivity=8)

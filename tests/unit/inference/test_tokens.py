@@ -224,3 +224,21 @@ def test_more_terminal_marks_a_root_slash_and_a_comma_before_an_extension() -> N
     assert texts(repair(words, page)) == ["table.js"]
     page, words = page_and_words("red, js", ["red,", "js"])  # a real comma, then a space
     assert texts(repair(words, page)) == ["red,", "js"]
+
+
+def test_a_monospaced_underscore_filling_its_cell_rejoins_the_name() -> None:
+    global FONT
+    saved = FONT
+    FONT = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 14)
+    try:
+        page, words = page_and_words("o_brien notes_backup", ["o", "brien", "notes",
+                                                              "backup"])
+        # As Tesseract boxes them: the dropped underscore inside the next word's box.
+        for i in (1, 3):
+            prev, word = words[i - 1], words[i]
+            x = prev.box[0] + prev.box[2] + 1
+            words[i] = OcrWord(word.text, (x, word.box[1], word.box[0] + word.box[2] - x,
+                                           word.box[3]), 0.9, 0)
+        assert texts(repair(words, page)) == ["o_brien", "notes_backup"]
+    finally:
+        FONT = saved
