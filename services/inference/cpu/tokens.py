@@ -156,13 +156,13 @@ def _baseline_dots(w: OcrWord, ink: np.ndarray) -> list[float]:
 
 
 def _fix_terminal_marks(w: OcrWord, ink: np.ndarray) -> OcrWord:
-    """Marks small bitmap fonts (a terminal's 6x13) lose their shape in: a dot read as a
-    comma inside a token ("example,com"), a colon read as "3" ("19319" for 19:19, "http3//"),
-    a tilde read as a quote ("devbox:"$"). Each is checked against the pixels where one is
-    (a dot sits on the baseline, a comma's tail hangs below it; a colon is two dots), or is
-    a shape nothing else has ("://", a prompt's ":~$")."""
+    """Marks terminal fonts lose their shape in: a dot read as a comma inside a token
+    ("example,com"), a colon read as "3" ("19319" for 19:19, "http3//"), a tilde read as a
+    quote ("devbox:"$"), a dotted zero as "@". Each is checked against the pixels where one
+    is (a dot sits on the baseline, a comma's tail hangs below it; a colon is two dots), or
+    is a shape nothing else has ("://", a prompt's ":~$", a token's second "@")."""
     text = w.text
-    if not any(ch in text for ch in ',3"?\u201c\u201d\u00b0fJjl'):
+    if not any(ch in text for ch in ',3"?@\u201c\u201d\u00b0fJjl'):
         return w
     chars = list(text)
     for i in range(1, len(text) - 1):
@@ -175,6 +175,11 @@ def _fix_terminal_marks(w: OcrWord, ink: np.ndarray) -> OcrWord:
     fixed = "".join(chars)
     fixed = re.sub(r"^(https?|ftp|file)[3?]//", r"\1://", fixed)
     fixed = re.sub('(?<=:)[\"\u201c\u201d\u00b0](?=[/$])|^[\"\u201c\u201d](?=/)', "~", fixed)
+    # A dotted zero read as "@" ("build-@1" in Noto Sans Mono): a token holds one "@" at
+    # most, so a second one between a dash or digit and a digit is that zero.
+    if fixed.count("@") > 1:
+        head, _, tail = fixed.partition("@")
+        fixed = head + "@" + re.sub(r"(?<=[-_\d])@(?=\d)", "0", tail)
     # The root slash of an absolute path read as a letter: "fhome/ann", "Jvar/log".
     fixed = re.sub(r"^[fJjl](?=(home|usr|var|etc|opt|tmp|srv|mnt|media|root|proc)/)", "/",
                    fixed)
@@ -190,12 +195,12 @@ def _fix_mode_string(w: OcrWord) -> OcrWord:
     """A file mode as ``ls -l`` prints it ("-rw-r--r--", "drwxr-xr-x") read with look-alikes
     ("-IW-------", "-TWXP-XPr-X"): each of the nine places can only hold its letter or "-",
     so a letter-like mark there is that letter. Only for 10-character tokens of that shape
-    of which most places already read right."""
+    (every place a look-alike of its letter or "-") of which four or more read right."""
     text = w.text
     if not _MODE.match(text):
         return w
     valid = sum(ch == "-" or ch == "rwx"[i % 3] for i, ch in enumerate(text[1:]))
-    if valid < 6 or valid == 9:
+    if valid < 4 or valid == 9:
         return w
     places = []
     for i, ch in enumerate(text[1:]):

@@ -242,3 +242,10 @@ def test_a_monospaced_underscore_filling_its_cell_rejoins_the_name() -> None:
         assert texts(repair(words, page)) == ["o_brien", "notes_backup"]
     finally:
         FONT = saved
+
+
+def test_a_second_at_sign_between_digits_is_a_dotted_zero() -> None:
+    page, words = _one_word("ann@build-01:~$", "ann@build-@1:~$")
+    assert texts(repair(words, page)) == ["ann@build-01:~$"]
+    page, words = _one_word("ann@build-1", "ann@build-1")
+    assert texts(repair(words, page)) == ["ann@build-1"]
