@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import os
 import platform
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -43,6 +44,9 @@ MODEL_NAME = "ui-ocr-cpu"
 MODEL_VERSION = "1"
 # White margin kept around the text of a band (pixels of the original frame).
 _BAND_MARGIN = 12
+# Grey level below which a pixel of the normalised page is ink (as tokens.repair reads it).
+_INK_LEVEL = 140
+_NUMBER = re.compile(r"^[.,:]?\d+([.,:]\d+)*$")
 
 
 @dataclass
@@ -56,6 +60,9 @@ class CpuOptions:
     upscale_max: float = 2.0
     low_confidence: float = 0.6
     max_fallback_crops: int = 40
+    # Stretches of ink inside a read blob that no word covers, read on their own: at most
+    # this many a frame; only numbers are taken from them.
+    max_gap_crops: int = 12
     # And at most this many PP-OCR input columns (a crop costs 48 * width / height columns,
     # 48 at least): short labels are cheap, a long path costs as much as a dozen of them.
     # 0 = count only.
@@ -190,7 +197,7 @@ class CpuBackend:
                                               max(1, round(bw / scale)), max(1, round(bh / scale))),
                                      w.confidence, w.line + line_base))
             line_base += (max((w.line for w in band_words), default=-1) + 1)
-        words = self._second_opinion(rgb, prepared.blobs, words, line_base)
+        words = self._second_opinion(rgb, prepared, words, line_base)
         words = tokens.repair(words, prepared.page)
         return _reading_order([_to_region(w, 0, 0) for w in words])
 
@@ -220,39 +227,37 @@ class CpuBackend:
     def _prepare(self, rgb: np.ndarray) -> preprocess.Prepared:
         return preprocess.prepare(rgb)
 
-    def _second_opinion(self, rgb: np.ndarray, blobs: list[preprocess.Blob],
+    def _second_opinion(self, rgb: np.ndarray, prepared: preprocess.Prepared,
                         words: list[OcrWord], line_base: int) -> list[OcrWord]:
-        """PP-OCR reads the blobs Tesseract left uncovered or was unsure about."""
-        if self._rapid is None or self.options.max_fallback_crops <= 0:
+        """PP-OCR reads the blobs Tesseract left uncovered or was unsure about, and the
+        stretches of ink inside a read blob that no word covers: where those read as a
+        number (a day or link count Tesseract dropped from an ``ls -l`` row, the decimals of
+        "128.3"), it is added; nothing else is taken from them."""
+        o = self.options
+        if self._rapid is None or o.max_fallback_crops <= 0:
             return words
-        todo: list[tuple[preprocess.Blob, list[OcrWord]]] = []
-        for blob in blobs:
+        todo: list[_Job] = []  # (kind, blob, the words it replaces)
+        gaps: list[_Job] = []
+        ink = prepared.page < _INK_LEVEL if o.max_gap_crops > 0 else None
+        for blob in prepared.blobs:
             inside = [w for w in words if _center_in(w.box, blob.box)]
+            crossing = [w for w in words if _y_overlaps(w.box, blob.box)
+                        and _x_overlap(w.box, blob.box) > 0]
             # Coverage by any confident word crossing the blob, not only those centred in it:
             # a blob cut off a longer word ("photo_0" of photo_0042.JPG) is read already.
-            covered = sum(_x_overlap(w.box, blob.box) for w in words
-                          if w.confidence >= self.options.low_confidence
-                          and _y_overlaps(w.box, blob.box))
-            if covered >= 0.6 * blob.width:
-                continue
-            todo.append((blob, inside))
-        # Smallest first: short labels (buttons) are where Tesseract fails and PP-OCR is cheap.
-        todo.sort(key=lambda t: t[0].width * t[0].height)
-        todo = todo[: self.options.max_fallback_crops]
-        if self.options.fallback_columns > 0:
-            budget, kept = self.options.fallback_columns, []
-            for blob, inside in sorted(todo, key=lambda t: t[0].width / t[0].height):
-                cost = max(48.0, 48.0 * blob.width / max(1, blob.height))
-                if cost > budget:
-                    break
-                budget -= cost
-                kept.append((blob, inside))
-            todo = kept
+            covered = sum(_x_overlap(w.box, blob.box) for w in crossing
+                          if w.confidence >= o.low_confidence)
+            if covered < 0.6 * blob.width:
+                todo.append(("blob", blob, inside))
+            elif ink is not None:
+                gaps += [("gap", g, []) for g in _unread_stretches(blob, crossing, ink)]
+        todo = [*_within_budget(todo, o.max_fallback_crops, o.fallback_columns),
+                *_within_budget(gaps, o.max_gap_crops, 0)]
         if not todo:
             return words
         height, width = rgb.shape[:2]
         keys, crops = [], []
-        for blob, _ in todo:
+        for _kind, blob, _ in todo:
             pad = max(3, blob.height // 4)
             x0, y0 = max(0, blob.x - pad), max(0, blob.y - pad)
             x1, y1 = min(width, blob.x + blob.width + pad), min(height, blob.y + blob.height + pad)
@@ -267,10 +272,12 @@ class CpuBackend:
             self._crop_cache.put(keys[i], res)
         replaced: set[int] = set()
         added: list[OcrWord] = []
-        for i, ((blob, inside), result) in enumerate(zip(todo, results, strict=True)):
+        for i, ((kind, blob, inside), result) in enumerate(zip(todo, results, strict=True)):
             text, conf = result or ("", 0.0)
             old_conf = min((w.confidence for w in inside), default=0.0)
             if not text.strip() or conf < max(0.5, old_conf):
+                continue
+            if kind == "gap" and not _NUMBER.match(text.strip()):
                 continue
             replaced.update(id(w) for w in inside)
             added.extend(split_line(text, blob.box, conf, line_base + i))
@@ -361,6 +368,48 @@ def _bands(blobs: list[preprocess.Blob], height: int, count: int) -> list[tuple[
 def _to_region(w: OcrWord, dx: int, dy: int, line_offset: int = 0) -> TextRegion:
     x, y, bw, bh = w.box
     return TextRegion(w.text, Rect(x + dx, y + dy, bw, bh), w.confidence, w.line + line_offset)
+
+
+_Job = tuple[str, preprocess.Blob, list[OcrWord]]
+
+
+def _within_budget(todo: list[_Job], crops: int, columns: int) -> list[_Job]:
+    """The smallest ``crops`` blobs (short labels, buttons: where Tesseract fails and PP-OCR
+    is cheap), then as many of them as ``columns`` PP-OCR input columns allow (a crop costs
+    48 * width / height, 48 at least; 0 = no limit), narrowest first."""
+    todo = sorted(todo, key=lambda t: t[1].width * t[1].height)[:crops]
+    if columns <= 0:
+        return todo
+    kept = []
+    for job in sorted(todo, key=lambda t: t[1].width / t[1].height):
+        blob = job[1]
+        cost = max(48.0, 48.0 * blob.width / max(1, blob.height))
+        if cost > columns:
+            break
+        columns -= cost
+        kept.append(job)
+    return kept
+
+
+def _unread_stretches(blob: preprocess.Blob, words: list[OcrWord],
+                      ink: np.ndarray) -> list[preprocess.Blob]:
+    """Runs of the blob's ink columns that no word box covers (boxes widened by 2 px; glyph
+    gaps up to 2 px bridged), a narrow glyph wide at least, as blobs of the blob's rows."""
+    cols = ink[blob.y:blob.y + blob.height, blob.x:blob.x + blob.width].any(axis=0)
+    for w in words:
+        left = max(0, w.box[0] - blob.x - 2)
+        cols[left:max(left, w.box[0] + w.box[2] - blob.x + 2)] = False
+    out: list[preprocess.Blob] = []
+    inked = np.flatnonzero(cols)
+    if inked.size == 0:
+        return out
+    # Split the inked columns where more than 2 blank columns part them.
+    breaks = np.flatnonzero(np.diff(inked) > 3)
+    for run in np.split(inked, breaks + 1):
+        start, end = int(run[0]), int(run[-1]) + 1
+        if end - start >= max(2, 0.2 * blob.height):
+            out.append(preprocess.Blob(blob.x + start, blob.y, end - start, blob.height))
+    return out
 
 
 def _center_in(box: tuple[int, int, int, int], blob: tuple[int, int, int, int]) -> bool:

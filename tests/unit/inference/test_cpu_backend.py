@@ -13,7 +13,14 @@ import pytest
 
 from services.inference import matching
 from services.inference.backends.base import Rect
-from services.inference.cpu.backend import CpuBackend, CpuOptions, _bands, _blob_cost
+from services.inference.cpu.backend import (
+    CpuBackend,
+    CpuOptions,
+    _bands,
+    _blob_cost,
+    _unread_stretches,
+)
+from services.inference.cpu.engines import OcrWord
 from services.inference.cpu.preprocess import Blob, prepare
 from services.inference.testing.scoring import inside, score_regions
 from services.inference.testing.screens import generate_screens
@@ -134,3 +141,16 @@ def test_bands_share_the_reading_evenly() -> None:
 
 def test_bands_of_an_empty_page_are_the_whole_page() -> None:
     assert _bands([], 720, 4) == [(0, 720)]
+
+
+def test_ink_no_word_covers_inside_a_read_blob_is_found_as_its_own_stretches() -> None:
+    ink = np.zeros((20, 120), bool)
+    ink[5:15, 10:40] = True  # a word that was read
+    ink[5:15, 48:54] = True  # a digit Tesseract dropped ("1" of "-rw-r--r-- 1 ann")
+    ink[5:15, 62:100] = True  # another word that was read
+    ink[12:15, 104:106] = True  # a 2 px mark: too small to be a glyph of this line
+    blob = Blob(8, 3, 102, 14)
+    read = [OcrWord("-rw-r--r--", (10, 5, 30, 10), 0.9, 0),
+            OcrWord("ann", (62, 5, 38, 10), 0.9, 0)]
+    assert _unread_stretches(blob, read, ink) == [Blob(48, 3, 6, 14)]
+    assert _unread_stretches(blob, [*read, OcrWord("1", (48, 5, 6, 10), 0.9, 0)], ink) == []
