@@ -62,7 +62,7 @@ class CpuOptions:
     max_fallback_crops: int = 40
     # Stretches of ink inside a read blob that no word covers, read on their own: at most
     # this many a frame; only numbers are taken from them.
-    max_gap_crops: int = 12
+    max_gap_crops: int = 24
     # And at most this many PP-OCR input columns (a crop costs 48 * width / height columns,
     # 48 at least): short labels are cheap, a long path costs as much as a dozen of them.
     # 0 = count only.
@@ -249,10 +249,13 @@ class CpuBackend:
                           if w.confidence >= o.low_confidence)
             if covered < 0.6 * blob.width:
                 todo.append(("blob", blob, inside))
-            elif ink is not None:
+            if ink is not None and crossing:
                 gaps += [("gap", g, []) for g in _unread_stretches(blob, crossing, ink)]
-        todo = [*_within_budget(todo, o.max_fallback_crops, o.fallback_columns),
-                *_within_budget(gaps, o.max_gap_crops, 0)]
+        todo = _within_budget(todo, o.max_fallback_crops, o.fallback_columns)
+        # A blob read again whole needs none of its stretches read.
+        whole = [job[1] for job in todo]
+        gaps = [g for g in gaps if not any(_center_in(g[1].box, b.box) for b in whole)]
+        todo += _within_budget(gaps, o.max_gap_crops, 0)
         if not todo:
             return words
         height, width = rgb.shape[:2]
