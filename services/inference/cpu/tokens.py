@@ -461,7 +461,9 @@ def _comma_before_extension(a: OcrWord, b: OcrWord, ink: np.ndarray) -> bool:
     ax, ay, aw, ah = a.box
     gap = b.box[0] - (ax + aw)
     char_w = aw / len(a.text)
-    if not -2 <= gap <= 1.2 * char_w or abs((ay + ah) - (b.box[1] + b.box[3])) > 0.35 * ah:
+    # (Tesseract's box of the comma word may reach over the extension: "table," over "js".)
+    if b.box[0] <= ax + aw / 2 or gap > 1.2 * char_w \
+            or abs((ay + ah) - (b.box[1] + b.box[3])) > 0.35 * ah:
         return False
     return bool(_dot_at(a, ink, len(a.text) - 1))
 
