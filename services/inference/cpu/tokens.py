@@ -295,7 +295,7 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     # (a small one, with its side bearings, a little more: only a dot or a colon then).
     if lh <= 0:
         return None
-    if _prompt_cut(a, b, gap):
+    if _prompt_cut(a, b, gap) or _digit_group_cut(a, b, gap):
         return ""
     if abs((ay + ah) - (by + bh)) > 0.35 * lh:
         return None
@@ -341,12 +341,8 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
                 marks.append(("-", left))
             elif square and side <= 0.7 * lh and cw <= 0.3 * lh + 1 \
                     and rel_top + ch <= 1.05 * lh:
-                if rel_top >= 0.6 * lh:
-                    marks.append((".", left))
-                elif 0.2 * lh <= rel_top < 0.6 * lh:
-                    marks.append(("dot-high", left))
-                else:
-                    return None
+                # (A colon's upper dot sits near the top of tiny digits: 7 px "14:57".)
+                marks.append((".", left) if rel_top >= 0.6 * lh else ("dot-high", left))
             else:
                 return None  # some other mark: leave the split alone
     kinds = sorted(k for k, _ in marks)
@@ -370,6 +366,19 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     hyphen = (a.text[-1] == "-" and b.text[0].isalnum()) or \
         (b.text[0] == "-" and len(b.text) > 1 and b.text[1].isalnum() and a.text[-1].isalnum())
     return "" if hyphen and gap <= 0.3 * lh else None
+
+
+_GROUPS_HEAD = re.compile(r"^[-+$\u20ac\u00a3]?\d[\d,]*,$")
+_GROUPS_TAIL = re.compile(r"^(\d{3}|\d{2})([.,]\d+)*%?$")
+
+
+def _digit_group_cut(a: OcrWord, b: OcrWord, gap: int) -> bool:
+    """A number cut after a separator comma ("23," "629", "$5," "927.32", "615," "08"):
+    digits and a comma, then a group of two or three digits, less than a space apart (a
+    monospaced comma's cell leaves a gap a proportional font's space would; a real space
+    after it adds a whole cell more)."""
+    return bool(_GROUPS_HEAD.match(a.text) and _GROUPS_TAIL.match(b.text)
+                and gap < 1.5 * a.box[2] / len(a.text))
 
 
 def _prompt_cut(a: OcrWord, b: OcrWord, gap: int) -> bool:

@@ -249,3 +249,18 @@ def test_a_second_at_sign_between_digits_is_a_dotted_zero() -> None:
     assert texts(repair(words, page)) == ["ann@build-01:~$"]
     page, words = _one_word("ann@build-1", "ann@build-1")
     assert texts(repair(words, page)) == ["ann@build-1"]
+
+
+def test_numbers_cut_at_a_monospaced_colon_or_group_comma_rejoin() -> None:
+    global FONT
+    saved = FONT
+    FONT = ImageFont.truetype("/usr/share/fonts/truetype/croscore/Cousine-Regular.ttf", 10)
+    try:
+        page, words = page_and_words("14:57", ["14", "57"])
+        assert texts(repair(words, page)) == ["14:57"]
+        page, words = page_and_words("23,629 $5,927.32", ["23,", "629", "$5,", "927.32"])
+        assert texts(repair(words, page)) == ["23,629", "$5,927.32"]
+        page, words = page_and_words("23, and 629", ["23,", "and", "629"])
+        assert texts(repair(words, page)) == ["23,", "and", "629"]
+    finally:
+        FONT = saved
