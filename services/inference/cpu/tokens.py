@@ -341,8 +341,10 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
                 marks.append(("-", left))
             elif square and side <= 0.7 * lh and cw <= 0.3 * lh + 1 \
                     and rel_top + ch <= 1.05 * lh:
-                # (A colon's upper dot sits near the top of tiny digits: 7 px "14:57".)
-                marks.append((".", left) if rel_top >= 0.6 * lh else ("dot-high", left))
+                # A dot ends in the lower part of the line, a colon's upper dot above it
+                # (near the top of tiny digits: 7 px "14:57").
+                low = rel_top >= 0.5 * lh and rel_top + ch >= 0.6 * lh
+                marks.append((".", left) if low else ("dot-high", left))
             else:
                 return None  # some other mark: leave the split alone
     kinds = sorted(k for k, _ in marks)
@@ -352,20 +354,35 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
         return kinds[0]
     if marks or wide:
         return None
-    if gap > 0.6 * lh:
+    # In a monospaced font a mark's cell can leave more than 0.6 of a line height of blank
+    # beside it (~0.8 of a cell), a typed space a whole cell or more.
+    cell = _mono_cell(a, b)
+    narrow = gap <= 0.6 * lh or (cell is not None and gap < 0.9 * cell)
+    if not narrow:
         return None
     # (Not "-": a spaced dash " - " is read as a word of its own and must stay apart.)
     dangling = (a.text[-1] in _DANGLING or b.text[0] in _DANGLING) \
         and any(ch.isalnum() for ch in a.text) and any(ch.isalnum() for ch in b.text)
     # A blank gap next to a separator already read ("Thesis." "py", "CHANGELOG" ".md"):
     # narrower than a space, or a monospaced cell.
-    if dangling and gap <= 0.6 * lh:
+    if dangling:
         return ""
     # A hyphen read at the inner end of a word ("Test" "-thesis-archive.csv", "sample-"
-    # "forecast.json") with less than a space beside it: a spaced dash is a word of its own.
+    # "forecast.json") with less than a space beside it: a spaced dash is a word of its own,
+    # and "-68.3%" after a word is a negative number.
     hyphen = (a.text[-1] == "-" and b.text[0].isalnum()) or \
-        (b.text[0] == "-" and len(b.text) > 1 and b.text[1].isalnum() and a.text[-1].isalnum())
-    return "" if hyphen and gap <= 0.3 * lh else None
+        (b.text[0] == "-" and len(b.text) > 1 and b.text[1].isalpha() and a.text[-1].isalnum())
+    return "" if hyphen and (gap <= 0.3 * lh or (cell is not None and gap < 0.9 * cell)) \
+        else None
+
+
+def _mono_cell(a: OcrWord, b: OcrWord) -> float | None:
+    """The character cell when both words look monospaced (the same width per character,
+    within 12 %, and words of three characters or more), else None."""
+    if len(a.text) < 3 or len(b.text) < 3:
+        return None
+    ca, cb = a.box[2] / len(a.text), b.box[2] / len(b.text)
+    return (ca + cb) / 2 if abs(ca - cb) <= 0.12 * max(ca, cb) else None
 
 
 _GROUPS_HEAD = re.compile(r"^[-+$\u20ac\u00a3]?\d[\d,]*,$")

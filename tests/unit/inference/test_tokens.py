@@ -264,3 +264,19 @@ def test_numbers_cut_at_a_monospaced_colon_or_group_comma_rejoin() -> None:
         assert texts(repair(words, page)) == ["23,", "and", "629"]
     finally:
         FONT = saved
+
+
+def test_monospaced_names_cut_at_a_mark_rejoin_and_spaced_words_do_not() -> None:
+    global FONT
+    saved = FONT
+    FONT = ImageFont.truetype("/usr/share/fonts/truetype/croscore/Cousine-Regular.ttf", 12)
+    try:
+        page, words = page_and_words("Minutes_export.pdf helper-sales.svg",
+                                     ["Minutes_export.", "pdf", "helper", "-sales.svg"])
+        assert texts(repair(words, page)) == ["Minutes_export.pdf", "helper-sales.svg"]
+        page, words = page_and_words("total -68.3% done", ["total", "-68.3%", "done"])
+        assert texts(repair(words, page)) == ["total", "-68.3%", "done"]
+        page, words = page_and_words("notes. next", ["notes.", "next"])  # a space typed
+        assert texts(repair(words, page)) == ["notes.", "next"]
+    finally:
+        FONT = saved
