@@ -177,15 +177,31 @@ def _fix_terminal_marks(w: OcrWord, ink: np.ndarray) -> OcrWord:
     fixed = re.sub('(?<=:)[\"\u201c\u201d\u00b0](?=[/$])|^[\"\u201c\u201d](?=/)', "~", fixed)
     # A dotted zero read as "@" ("build-@1" in Noto Sans Mono): a token holds one "@" at
     # most, so a second one between a dash or digit and a digit is that zero.
-    if fixed.count("@") > 1:
-        head, _, tail = fixed.partition("@")
-        fixed = head + "@" + re.sub(r"(?<=[-_\d])@(?=\d)", "0", tail)
+    if "@" in fixed:
+        fixed = _dotted_zeros(fixed)
     # The root slash of an absolute path read as a letter: "fhome/ann", "Jvar/log".
     fixed = re.sub(r"^[fJjl](?=(home|usr|var|etc|opt|tmp|srv|mnt|media|root|proc)/)", "/",
                    fixed)
     if fixed == text:
         return w
     return OcrWord(fixed, w.box, w.confidence, w.line)
+
+
+def _dotted_zeros(text: str) -> str:
+    """Zeros with a dot inside (Noto Sans Mono) read as "@": in a token with no letters
+    ("@1:50", "32@.@", "2025-@3-15") every "@" is one; in a token that is no address (no
+    domain after it, or a file extension) an "@" between digits ("chapter-2@25.svg"); and
+    the second "@" of a token after a dash or digit ("build-@1")."""
+    if not any(ch.isalpha() for ch in text):
+        return text.replace("@", "0")
+    domain = text.rpartition("@")[2]
+    if "." not in domain or domain.rpartition(".")[2].lower() in EXTENSIONS:
+        # Not an address ("ann2@3com.net" is one): a name or a number with a zero in it.
+        text = re.sub(r"(?<=\d)@(?=\d)", "0", text)
+    if text.count("@") > 1:
+        head, _, tail = text.partition("@")
+        text = head + "@" + re.sub(r"(?<=[-_\d])@(?=\d)", "0", tail)
+    return text
 
 
 _MODE = re.compile(r"^[-dlcbps][-rwxstSTIWXPVYl1|]{9}$")

@@ -280,3 +280,11 @@ def test_monospaced_names_cut_at_a_mark_rejoin_and_spaced_words_do_not() -> None
         assert texts(repair(words, page)) == ["notes.", "next"]
     finally:
         FONT = saved
+
+
+def test_dotted_zeros_read_as_at_signs_in_numbers_and_names() -> None:
+    for read, truth in (("@1:50", "01:50"), ("32@.@", "320.0"), ("2025-@3-15", "2025-03-15"),
+                        ("chapter-2@25.svg", "chapter-2025.svg"), ("ann@example.org", None),
+                        ("ann2@3com.net", "ann2@3com.net")):
+        page, words = _one_word(truth or read, read)
+        assert texts(repair(words, page)) == [truth or read], read
