@@ -356,7 +356,7 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
                     and 0.3 * lh <= rel_top <= 0.7 * lh:
                 marks.append(("-", left))
             elif square and side <= 0.7 * lh and cw <= 0.3 * lh + 1 \
-                    and rel_top + ch <= 1.05 * lh:
+                    and rel_top + ch <= 1.05 * lh + 1:  # (antialiasing: a pixel lower)
                 # A dot ends in the lower part of the line, a colon's upper dot above it
                 # (near the top of tiny digits: 7 px "14:57").
                 low = rel_top >= 0.5 * lh and rel_top + ch >= 0.6 * lh
