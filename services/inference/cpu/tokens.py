@@ -139,18 +139,39 @@ def _small_marks_at(w: OcrWord, marks: list[tuple[int, int, int, int]],
             and m[2] <= 0.35 * bh + 1 and m[3] <= 0.35 * bh + 1]
 
 
+def _colon_at(w: OcrWord, ink: np.ndarray, i: int) -> bool:
+    """Two small marks one above the other at character ``i``, and nothing taller there (a
+    "3" broken by antialiasing into pieces is not a colon)."""
+    marks = _marks(w, ink)
+    dots = _small_marks_at(w, marks, i)
+    if len(dots) != 2:
+        return False
+    char_w = w.box[2] / len(w.text)
+    centre = (i + 0.5) * char_w
+    upper, lower = sorted(dots, key=lambda m: m[1])
+    tall = [m for m in marks if abs(m[0] + m[2] / 2 - centre) <= 0.5 * char_w
+            and m[3] > 0.35 * w.box[3] + 1]
+    return not tall and lower[1] >= upper[1] + upper[3] + 1
+
+
 def _baseline_dots(w: OcrWord, ink: np.ndarray) -> list[float]:
     """Centres (x, from the word box's left) of the baseline dots in a word's pixels: small
     square marks in the lower part of the line (not an i's or j's dot)."""
     bh = w.box[3]
     if bh < 6:
         return []
+    x, y, bw, _ = w.box
+    region = ink[max(0, y - 1):y + bh + 2, max(0, x):x + bw]
     dots = []
     for cx, cy, cw, ch in _marks(w, ink):
         if cw > 0.3 * bh + 1 or ch > 0.3 * bh + 1 or cw > 2 * ch + 1 or ch > 2 * cw + 1:
             continue
         if cy < 0.55 * bh or cy + ch > 1.1 * bh + 1:
             continue  # not on the baseline
+        # Nothing stands on a dot; a serif's foot or a fringe cut off a letter by the ink
+        # threshold lies under the letter's stem.
+        if region[:max(0, cy - 1), cx:cx + cw].any():
+            continue
         dots.append(cx + cw / 2)
     return dots
 
@@ -169,8 +190,7 @@ def _fix_terminal_marks(w: OcrWord, ink: np.ndarray) -> OcrWord:
         ch, before, after = text[i], text[i - 1], text[i + 1]
         if ch == "," and before.isalnum() and after.isalpha() and _dot_at(w, ink, i):
             chars[i] = "."
-        elif ch == "3" and before.isdigit() and after.isdigit() \
-                and len(_small_marks_at(w, _marks(w, ink), i)) >= 2:
+        elif ch == "3" and before.isdigit() and after.isdigit() and _colon_at(w, ink, i):
             chars[i] = ":"  # two small marks in the cell: a colon, not a 3
     fixed = "".join(chars)
     fixed = re.sub(r"^(https?|ftp|file)[3?]//", r"\1://", fixed)
