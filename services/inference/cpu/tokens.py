@@ -18,6 +18,8 @@ evaluation set's tune split (``testing/desktop_screens.py``) its misses were mos
   each checked against the marks' shapes where they are;
 - a file mode of ``ls -l`` read with look-alikes ("-IW-------"): each place can hold only
   its letter or "-";
+- a decimal point dropped inside a number ("1648" for 164.8): put back where a baseline
+  dot sits between its digits;
 - a dot file's dot read as a dash ("-gitignore"): put back when the pixels hold a baseline
   dot there;
 - ``l`` read as ``!`` or ``i``/``1`` and ``o`` as ``0`` in a file extension: "index.htm!",
@@ -68,7 +70,9 @@ def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
                 out.extend(_split_unit(part, ink))
     out = [_fix_mode_string(_drop_icon_prefix(_drop_path_prefix(_fix_terminal_marks(w, ink))))
            for w in out]
-    return [_fix_time(_fix_extension(_leading_dot(_restore_dot(w, ink), ink))) for w in out]
+    return [_fix_time(_fix_extension(_leading_dot(_restore_decimal_point(_restore_dot(w, ink),
+                                                                         ink), ink)))
+            for w in out]
 
 
 _PATH_PREFIX = re.compile("^[|\\[\u2018\u2019'`]+(?=[/~])")  # bars, brackets, quotes
@@ -266,6 +270,25 @@ def _restore_dot(w: OcrWord, ink: np.ndarray) -> OcrWord:
         head = text[:split - 1] if text[split - 1] == "_" else text[:split]
         return OcrWord(head + "." + text[split:], w.box, w.confidence, w.line)
     return w
+
+
+def _restore_decimal_point(w: OcrWord, ink: np.ndarray) -> OcrWord:
+    """A decimal point dropped inside a number ("1648" for 164.8, serif fonts in tables):
+    put back where the pixels hold a baseline dot between two of its digits, the digits
+    counted as the glyphs left of the dot."""
+    text = w.text
+    if len(text) < 2 or not text.isdigit():
+        return w
+    dots = _baseline_dots(w, ink)
+    if len(dots) != 1:
+        return w
+    bodies = [m for m in _marks(w, ink) if m[3] >= 0.5 * w.box[3]]
+    if len(bodies) != len(text):
+        return w  # digits touching or broken: their count says nothing
+    left = sum(1 for m in bodies if m[0] + m[2] / 2 < dots[0])
+    if not 0 < left < len(text):
+        return w
+    return OcrWord(text[:left] + "." + text[left:], w.box, w.confidence, w.line)
 
 
 def _leading_dot(w: OcrWord, ink: np.ndarray) -> OcrWord:

@@ -288,3 +288,10 @@ def test_dotted_zeros_read_as_at_signs_in_numbers_and_names() -> None:
                         ("ann2@3com.net", "ann2@3com.net")):
         page, words = _one_word(truth or read, read)
         assert texts(repair(words, page)) == [truth or read], read
+
+
+def test_a_decimal_point_dropped_inside_a_number_is_put_back_from_the_pixels() -> None:
+    page, words = _one_word("164.8", "1648")
+    assert texts(repair(words, page)) == ["164.8"]
+    page, words = _one_word("1648", "1648")  # no dot drawn: the number stays
+    assert texts(repair(words, page)) == ["1648"]
