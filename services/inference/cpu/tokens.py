@@ -66,7 +66,7 @@ def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
     for line in _by_line(words):
         joined = _join_split_tokens(line, ink)
         for w in joined:
-            for part in _split_glued_path(w, ink):
+            for part in _split_glued(w, ink):
                 out.extend(_split_unit(part, ink))
     out = [_fix_mode_string(_drop_icon_prefix(_drop_path_prefix(_fix_terminal_marks(w, ink))))
            for w in out]
@@ -578,12 +578,14 @@ def _split_unit(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
     return _cut(w, len(digits), best, best_len)
 
 
-def _split_glued_path(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
-    """A path glued to the token before it: Tesseract drops the space before a "/" or "~"
-    ("parser.txt/var/log/syslog", "19:59/home/carol"). Cut where the pixels show a blank
-    run as wide as a space and the text, in proportion, has a path start there."""
+def _split_glued(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
+    """Two tokens Tesseract read as one where the space between them is wide, and the text
+    has a token boundary there: a path glued to the token before it ("parser.txt/var/log",
+    "19:59/home/carol": it drops the space before a "/" or "~"), or a form's label glued to
+    its value ("Amount:letter.yaml"). Cut where the pixels show a blank run as wide as a
+    space and the text, in proportion, has such a boundary."""
     text = w.text
-    if len(text) < 4 or not any(ch in "/~" for ch in text[1:]):
+    if len(text) < 4 or not any(ch in "/~:" for ch in text[1:-1]):
         return [w]
     bw, bh = w.box[2], w.box[3]
     runs = _blank_runs(w, ink)
@@ -594,16 +596,25 @@ def _split_glued_path(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
         if length < space:
             break
         guess = len(text) * (start + length / 2) / max(1, bw)
-        # A path start after a token that is no path: "/" then a name (not a date's
-        # "01/05"), with no "/" before it (a path's own steps are not cut).
-        starts = [i for i in range(1, len(text) - 1)
-                  if abs(i - guess) <= 3 and "/" not in text[:i] and "~" not in text[:i]
-                  and text[i - 1] != ":"  # a prompt's "host:~/src", a drive's "C:/
-                  and (text[i] == "~" or (text[i] == "/" and text[i + 1].isalpha()))]
-        if starts:
-            at = min(starts, key=lambda i: abs(i - guess))
-            return _cut(w, at, start, length)
+        cuts = [i for i in range(1, len(text) - 1)
+                if abs(i - guess) <= 3 and (_path_starts(text, i) or _label_ends(text, i))]
+        if cuts:
+            return _cut(w, min(cuts, key=lambda i: abs(i - guess)), start, length)
     return [w]
+
+
+def _path_starts(text: str, i: int) -> bool:
+    """A path starts at ``i`` after a token that is no path: "/" then a name (not a date's
+    "01/05"), or "~", with no "/" before it (a path's own steps are not cut) and no ":" just
+    before (a prompt's "host:~/src", a drive's "C:/")."""
+    return "/" not in text[:i] and "~" not in text[:i] and text[i - 1] != ":" \
+        and (text[i] == "~" or (text[i] == "/" and text[i + 1].isalpha()))
+
+
+def _label_ends(text: str, i: int) -> bool:
+    """A form label ends at ``i``: a word of letters and its colon ("Amount:"), not a URL's
+    scheme ("http://")."""
+    return text[i - 1] == ":" and i >= 3 and text[:i - 1].isalpha() and text[i] != "/"
 
 
 def _fix_extension(w: OcrWord) -> OcrWord:

@@ -295,3 +295,17 @@ def test_a_decimal_point_dropped_inside_a_number_is_put_back_from_the_pixels() -
     assert texts(repair(words, page)) == ["164.8"]
     page, words = _one_word("1648", "1648")  # no dot drawn: the number stays
     assert texts(repair(words, page)) == ["1648"]
+
+
+def test_a_form_label_glued_to_its_value_is_cut_after_the_colon() -> None:
+    page, words = _one_word("Amount:    letter.yaml", "Amount:letter.yaml")
+    assert texts(repair(words, page)) == ["Amount:", "letter.yaml"]
+    page, words = _one_word("Amount:letter.yaml", "Amount:letter.yaml")  # no space drawn
+    assert texts(repair(words, page)) == ["Amount:letter.yaml"]
+    page, words = _one_word("https://x.org", "https://x.org")
+    assert texts(repair(words, page)) == ["https://x.org"]
+
+
+def test_a_url_scheme_is_no_form_label() -> None:
+    page, words = _one_word("http:    //docs.example.com", "http://docs.example.com")
+    assert texts(repair(words, page)) == ["http://docs.example.com"]
