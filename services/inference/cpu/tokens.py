@@ -20,6 +20,7 @@ evaluation set's tune split (``testing/desktop_screens.py``) its misses were mos
   its letter or "-";
 - a decimal point dropped inside a number ("1648" for 164.8): put back where a baseline
   dot sits between its digits;
+- in paths and URLs a step's "/" read as a quote, a host's "www" read "ww" or "vwww";
 - a dot file's dot read as a dash ("-gitignore"): put back when the pixels hold a baseline
   dot there;
 - ``l`` read as ``!`` or ``i``/``1`` and ``o`` as ``0`` in a file extension: "index.htm!",
@@ -68,8 +69,8 @@ def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
         for w in joined:
             for part in _split_glued(w, ink):
                 out.extend(_split_unit(part, ink))
-    out = [_fix_mode_string(_drop_icon_prefix(_drop_path_prefix(_fix_terminal_marks(w, ink))))
-           for w in out]
+    out = [_fix_mode_string(_drop_icon_prefix(_drop_path_prefix(
+        _fix_path_marks(_fix_terminal_marks(w, ink))))) for w in out]
     return [_fix_time(_fix_extension(_leading_dot(_restore_decimal_point(_restore_dot(w, ink),
                                                                          ink), ink)))
             for w in out]
@@ -226,6 +227,22 @@ def _dotted_zeros(text: str) -> str:
         head, _, tail = text.partition("@")
         text = head + "@" + re.sub(r"(?<=[-_\d])@(?=\d)", "0", tail)
     return text
+
+
+_URL_HOST = re.compile(r"^((?:https?|ftp)://)[vw]{2,5}\.")
+_QUOTE_STEP = re.compile(r"(?<=[A-Za-z0-9])[\u2019'`](?=[A-Za-z0-9])")
+
+
+def _fix_path_marks(w: OcrWord) -> OcrWord:
+    """A path's or URL's marks read as look-alikes: a step's "/" read as a quote
+    ("icon\u2019scan" in a token that already holds two "/"), and a host's "www" read
+    "ww"/"vwww" after "://"."""
+    text = w.text
+    if text.count("/") < 2:
+        return w
+    fixed = _URL_HOST.sub(r"\1www.", text)
+    fixed = _QUOTE_STEP.sub("/", fixed)
+    return w if fixed == text else OcrWord(fixed, w.box, w.confidence, w.line)
 
 
 _MODE = re.compile(r"^[-dlcbps][-rwxstSTIWXPVYl1|]{9}$")

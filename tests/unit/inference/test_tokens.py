@@ -309,3 +309,13 @@ def test_a_form_label_glued_to_its_value_is_cut_after_the_colon() -> None:
 def test_a_url_scheme_is_no_form_label() -> None:
     page, words = _one_word("http:    //docs.example.com", "http://docs.example.com")
     assert texts(repair(words, page)) == ["http://docs.example.com"]
+
+
+def test_path_and_url_look_alikes() -> None:
+    for read, truth in (("http://git.example.io/icon\u2019scan/import",
+                         "http://git.example.io/icon/scan/import"),
+                        ("http://vwww.example.org/notes", "http://www.example.org/notes"),
+                        ("https://ww.example.org/a/b", "https://www.example.org/a/b"),
+                        ("it\u2019s", "it\u2019s"), ("http://w3.org/a/b", "http://w3.org/a/b")):
+        page, words = _one_word(truth, read)
+        assert texts(repair(words, page)) == [truth], read
