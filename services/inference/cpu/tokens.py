@@ -77,12 +77,16 @@ def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
 
 
 _PATH_PREFIX = re.compile("^[|\\[\u2018\u2019'`]+(?=[/~])")  # bars, brackets, quotes
+_BAR_PREFIX = re.compile(r"^\|(?=[A-Za-z0-9_.])")
 
 
 def _drop_path_prefix(w: OcrWord) -> OcrWord:
     """A bar or quote read before a path (a field's edge, a cursor): "|/home/ann" ->
-    /home/ann; a path never starts with one."""
+    /home/ann; a path never starts with one. Likewise a bar before a name when the token
+    holds no other bar (a list box's edge: "|Forecast_final.ts"; "|a|b|" is a table)."""
     m = _PATH_PREFIX.match(w.text)
+    if m is None and w.text.count("|") == 1:
+        m = _BAR_PREFIX.match(w.text)
     if m is None:
         return w
     x, y, bw, bh = w.box

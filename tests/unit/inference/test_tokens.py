@@ -319,3 +319,8 @@ def test_path_and_url_look_alikes() -> None:
                         ("it\u2019s", "it\u2019s"), ("http://w3.org/a/b", "http://w3.org/a/b")):
         page, words = _one_word(truth, read)
         assert texts(repair(words, page)) == [truth], read
+
+
+def test_a_list_box_edge_read_as_a_bar_before_a_name_is_dropped() -> None:
+    page, words = _one_word("Forecast_final.ts", "|Forecast_final.ts")
+    assert texts(repair(words, page)) == ["Forecast_final.ts"]
