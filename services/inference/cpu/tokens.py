@@ -6,16 +6,21 @@ evaluation set's tune split (``testing/desktop_screens.py``) its misses were mos
 - a token cut in two where a small punctuation mark sits: "payroll" "iso" for payroll.iso,
   "Slides" "final_2022.xlsx" (the underscore dropped), "Thesis." "py". Two words of one line
   are joined when the gap between them holds a small mark of ink (the page is black on white),
-  its kind decided by its shape and height in the line (".", "_", "-"), or when it holds no
-  ink and is narrower than a space next to a dangling separator, or when a word ending in a
-  separator is boxed over the next one ("new_copy." "js", monospaced fonts), or when a
-  hyphen read at a word's inner end has less than a space beside it ("Test" "-thesis.csv");
+  its kind decided by its shape and height in the line (".", "_", "-", ":"; a monospaced
+  underscore fills its cell), or when it holds no ink and is narrower than a space next to a
+  dangling separator (in monospaced words, less than 0.9 of a cell: a typed space leaves a
+  whole cell), or when a word ending in a separator is boxed over the next one ("new_copy."
+  "js"), or when a hyphen read at a word's inner end has less than a space beside it ("Test"
+  "-thesis.csv"), or a number cut after a group comma ("23," "629"), or a shell prompt cut
+  after its host, or a comma word before an extension whose comma is a dot in the pixels;
 - a size glued to its unit: "505.4GB" for "505.4 GB": split at the digit/letter change when
   the column profile shows a blank gap as wide as a space there; likewise a path glued to the
-  token before it ("parser.txt/var/log/syslog"), cut before its "/" or "~"; a bar or quote
-  read before a path ("|/home/ann") is dropped;
-- in small bitmap fonts (terminals): "," for "." inside a token, "3" for ":" and '"' for "~",
-  each checked against the marks' shapes where they are;
+  token before it ("parser.txt/var/log/syslog"), cut before its "/" or "~", and a form label
+  glued to its value ("Amount:letter.yaml"); a bar or quote read before a path ("|/home/ann")
+  or a bar before a name (a list box's edge) is dropped;
+- in terminal fonts: "," for "." inside a token (a comma's tail hangs below the baseline),
+  "3" for ":" (two stacked dots, nothing taller), '"' for "~", "fhome/" for "/home/", a
+  dotted zero read as "@";
 - a file mode of ``ls -l`` read with look-alikes ("-IW-------"): each place can hold only
   its letter or "-";
 - a decimal point dropped inside a number ("1648" for 164.8): put back where a baseline
@@ -69,11 +74,22 @@ def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
         for w in joined:
             for part in _split_glued(w, ink):
                 out.extend(_split_unit(part, ink))
-    out = [_fix_mode_string(_drop_icon_prefix(_drop_path_prefix(
-        _fix_path_marks(_fix_terminal_marks(w, ink))))) for w in out]
-    return [_fix_time(_fix_extension(_leading_dot(_restore_decimal_point(_restore_dot(w, ink),
-                                                                         ink), ink)))
-            for w in out]
+    return [_repair_word(w, ink) for w in out]
+
+
+def _repair_word(w: OcrWord, ink: np.ndarray) -> OcrWord:
+    """The repairs of one word, in order: marks first (they decide what the word is), then
+    prefixes, then dots and extensions."""
+    w = _fix_terminal_marks(w, ink)
+    w = _fix_path_marks(w)
+    w = _drop_path_prefix(w)
+    w = _drop_icon_prefix(w)
+    w = _fix_mode_string(w)
+    w = _restore_dot(w, ink)
+    w = _restore_decimal_point(w, ink)
+    w = _leading_dot(w, ink)
+    w = _fix_extension(w)
+    return _fix_time(w)
 
 
 _PATH_PREFIX = re.compile("^[|\\[\u2018\u2019'`]+(?=[/~])")  # bars, brackets, quotes
