@@ -260,10 +260,13 @@ class CpuBackend:
             return words
         height, width = rgb.shape[:2]
         keys, crops = [], []
-        for _kind, blob, _ in todo:
+        for kind, blob, _ in todo:
             pad = max(3, blob.height // 4)
-            x0, y0 = max(0, blob.x - pad), max(0, blob.y - pad)
-            x1, y1 = min(width, blob.x + blob.width + pad), min(height, blob.y + blob.height + pad)
+            # A stretch's neighbours are words already read: its crop must not take in
+            # their glyphs (a "4" of "2024" beside a dropped underscore).
+            side = 2 if kind == "gap" else pad
+            x0, y0 = max(0, blob.x - side), max(0, blob.y - pad)
+            x1, y1 = min(width, blob.x + blob.width + side), min(height, blob.y + blob.height + pad)
             crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
             keys.append(frame_key(crop))
             crops.append(crop)
@@ -396,21 +399,31 @@ def _within_budget(todo: list[_Job], crops: int, columns: int) -> list[_Job]:
 
 def _unread_stretches(blob: preprocess.Blob, words: list[OcrWord],
                       ink: np.ndarray) -> list[preprocess.Blob]:
-    """Runs of the blob's ink columns that no word box covers (boxes widened by 2 px; glyph
-    gaps up to 2 px bridged), a narrow glyph wide at least, as blobs of the blob's rows."""
+    """Runs of the blob's ink columns that no word box covers (boxes widened by a quarter
+    of the line's height; glyph gaps up to 2 px bridged), a narrow glyph wide at least and
+    as tall as half the line, as blobs of the blob's rows."""
     cols = ink[blob.y:blob.y + blob.height, blob.x:blob.x + blob.width].any(axis=0)
+    # A word Tesseract dropped stands a space away from its neighbours; ink closer to a
+    # read word than that is the rest of one of its glyphs (the tail of "2024"'s 4).
+    margin = max(2, round(0.25 * blob.height))
     for w in words:
-        left = max(0, w.box[0] - blob.x - 2)
-        cols[left:max(left, w.box[0] + w.box[2] - blob.x + 2)] = False
+        left = max(0, w.box[0] - blob.x - margin)
+        cols[left:max(left, w.box[0] + w.box[2] - blob.x + margin)] = False
     out: list[preprocess.Blob] = []
     inked = np.flatnonzero(cols)
     if inked.size == 0:
         return out
     # Split the inked columns where more than 2 blank columns part them.
     breaks = np.flatnonzero(np.diff(inked) > 3)
+    rows_of = ink[blob.y:blob.y + blob.height, blob.x:blob.x + blob.width]
     for run in np.split(inked, breaks + 1):
         start, end = int(run[0]), int(run[-1]) + 1
-        if end - start >= max(2, 0.2 * blob.height):
+        if end - start < max(2, 0.2 * blob.height):
+            continue
+        # A dropped digit is as tall as the line's digits; a dropped underscore, dot or
+        # dash is not a word of its own (the token repairs see those marks).
+        rows = np.flatnonzero(rows_of[:, start:end].any(axis=1))
+        if rows.size and rows[-1] - rows[0] + 1 >= 0.5 * blob.height:
             out.append(preprocess.Blob(blob.x + start, blob.y, end - start, blob.height))
     return out
 

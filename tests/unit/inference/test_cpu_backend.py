@@ -154,3 +154,14 @@ def test_ink_no_word_covers_inside_a_read_blob_is_found_as_its_own_stretches() -
             OcrWord("ann", (62, 5, 38, 10), 0.9, 0)]
     assert _unread_stretches(blob, read, ink) == [Blob(48, 3, 6, 14)]
     assert _unread_stretches(blob, [*read, OcrWord("1", (48, 5, 6, 10), 0.9, 0)], ink) == []
+
+
+def test_a_glyphs_tail_beside_a_read_word_or_a_lone_underscore_is_no_stretch() -> None:
+    ink = np.zeros((20, 120), bool)
+    ink[5:15, 10:42] = True  # a word Tesseract boxed one glyph short (box ends at 38)
+    ink[14:15, 60:70] = True  # an underscore between words: a mark, not a word
+    ink[5:15, 80:100] = True
+    blob = Blob(8, 3, 102, 14)
+    read = [OcrWord("Budget-2024", (10, 5, 28, 10), 0.9, 0),
+            OcrWord("final", (80, 5, 20, 10), 0.9, 0)]
+    assert _unread_stretches(blob, read, ink) == []
