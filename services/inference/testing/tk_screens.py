@@ -4,8 +4,9 @@ A Tk program (a file browser: a Listbox of file names, a ttk.Treeview table of n
 date, a Text pane of paths, e-mail addresses and numbers, buttons) runs under its own Xvfb;
 Tk itself reports where each word is: ``Text.bbox`` of a word's first and last character,
 ``Listbox.bbox`` of an item, ``Treeview.bbox`` of a cell (the cell, not only its ink), and a
-button's widget box. The root window is grabbed with ImageMagick's ``import``. Content comes
-from ``desktop_screens`` (seeded), so tune/test seeds apply here too.
+button's widget box. The screen is captured as the computer service captures it
+(``xvfb_frames``). Content comes from ``desktop_screens`` (seeded), so tune/test seeds apply
+here too.
 
 Only words Tk can place exactly are truth; a frame is a ``Screen`` like the generated ones,
 its words tagged ``tk`` plus their content tag and widget (``tk_text``, ``tk_list``,
@@ -14,14 +15,11 @@ its words tagged ``tk`` plus their content tag and widget (``tk_text``, ``tk_lis
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
 import subprocess
 import sys
-
-from PIL import Image
 
 from services.inference.testing.desktop_screens import (
     BUTTONS,
@@ -33,6 +31,7 @@ from services.inference.testing.desktop_screens import (
     path_or_url,
 )
 from services.inference.testing.screens import Screen
+from services.inference.testing.xvfb_frames import grab_screen, grab_split
 
 _APP = r'''
 import json, sys, tkinter as tk
@@ -139,8 +138,7 @@ def grab_tk_screen(seed: int, display: str, size: tuple[int, int] = (1280, 720))
         if not line:
             raise RuntimeError("the Tk app exited before reporting its words")
         truth = json.loads(line)
-        png = subprocess.run(["import", "-display", display, "-window", "root", "png:-"],
-                             capture_output=True, check=True, timeout=30).stdout
+        image = grab_screen(display, size)
         proc.stdin.write("\n")
         proc.stdin.flush()
     finally:
@@ -148,7 +146,6 @@ def grab_tk_screen(seed: int, display: str, size: tuple[int, int] = (1280, 720))
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    image = Image.open(io.BytesIO(png)).convert("RGB").crop((0, 0, *size))
     words = [TaggedWord(text, tuple(box), i, (content_tag(text), "tk", widget))
              for i, (text, box, widget) in enumerate(truth)]
     return Screen(image=image, words=words, phrases=[(w.text, w.box) for w in words],
@@ -159,14 +156,7 @@ def grab_tk_screen(seed: int, display: str, size: tuple[int, int] = (1280, 720))
 
 def grab_tk_split(split: str, count: int) -> list[Screen]:
     """``count`` Tk screenshots of a split under one fresh Xvfb."""
-    from services.computer.xvfb import XvfbProcess
-    from services.inference.testing.desktop_screens import split_seeds
-
-    xvfb = XvfbProcess.start(screen="1280x720x24")
-    try:
-        return [grab_tk_screen(seed, xvfb.display) for seed in split_seeds(split, count)]
-    finally:
-        xvfb.stop()
+    return grab_split(split, count, grab_tk_screen)
 
 
 __all__ = ["grab_tk_screen", "grab_tk_split"]

@@ -15,7 +15,6 @@ URLs, e-mail addresses and numbers. Truth words are the space-separated tokens; 
 
 from __future__ import annotations
 
-import io
 import random
 import shlex
 import subprocess
@@ -36,6 +35,7 @@ from services.inference.testing.desktop_screens import (
     path_or_url,
 )
 from services.inference.testing.screens import Screen
+from services.inference.testing.xvfb_frames import grab_screen, grab_split
 
 # (xterm arguments, family tag). "fixed" is the server's built-in 6x13 bitmap font.
 XTERM_FONTS = (
@@ -114,7 +114,7 @@ def grab_xterm_screen(seed: int, display: str, size: tuple[int, int] = (1280, 72
              "-e", "sh", "-c", script],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            image = _grab_when_drawn(display, proc, fg, bg, len(lines))
+            image = _grab_when_drawn(display, proc, bg, len(lines))
         finally:
             proc.kill()
             proc.wait(timeout=10)
@@ -135,7 +135,7 @@ def grab_xterm_screen(seed: int, display: str, size: tuple[int, int] = (1280, 72
                   meta={"size": size, "family": family, "aa": "xterm", "source": "xterm"})
 
 
-def _grab_when_drawn(display: str, proc: subprocess.Popen, fg: str, bg: str,
+def _grab_when_drawn(display: str, proc: subprocess.Popen, bg: str,
                      rows: int) -> Image.Image:
     """The root window once xterm has drawn the bar and its last row, and two grabs in a
     row agree (a window mapped but not yet painted must not be taken for the frame)."""
@@ -144,19 +144,17 @@ def _grab_when_drawn(display: str, proc: subprocess.Popen, fg: str, bg: str,
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"xterm exited with {proc.returncode}")
-        png = subprocess.run(["import", "-display", display, "-window", "root", "png:-"],
-                             capture_output=True, check=True, timeout=30).stdout
-        image = Image.open(io.BytesIO(png)).convert("RGB")
+        image = grab_screen(display)
         pixels = np.asarray(image)
         if last is not None and np.array_equal(pixels, last) and _last_row_drawn(
-                pixels, fg, bg, rows):
+                pixels, bg, rows):
             return image
         last = pixels
         time.sleep(0.3)
     raise RuntimeError("xterm did not finish drawing in 20 s")
 
 
-def _last_row_drawn(rgb: np.ndarray, fg: str, bg: str, rows: int) -> bool:
+def _last_row_drawn(rgb: np.ndarray, bg: str, rows: int) -> bool:
     try:
         x0, y0, cw, ch = _grid(rgb, bg)
     except RuntimeError:
@@ -177,14 +175,7 @@ def _off_background(rgb: np.ndarray, bg: str) -> np.ndarray:
 
 def grab_xterm_split(split: str, count: int) -> list[Screen]:
     """``count`` xterm screenshots of a split under one fresh Xvfb."""
-    from services.computer.xvfb import XvfbProcess
-    from services.inference.testing.desktop_screens import split_seeds
-
-    xvfb = XvfbProcess.start(screen="1280x720x24")
-    try:
-        return [grab_xterm_screen(seed, xvfb.display) for seed in split_seeds(split, count)]
-    finally:
-        xvfb.stop()
+    return grab_split(split, count, grab_xterm_screen)
 
 
 __all__ = ["XTERM_FONTS", "grab_xterm_screen", "grab_xterm_split"]

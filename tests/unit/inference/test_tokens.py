@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from services.inference.cpu.engines import OcrWord
 from services.inference.cpu.tokens import repair
 
-FONT = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 15)
+
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(f"/usr/share/fonts/truetype/{path}", size)
+
+
+FONT = _font("dejavu/DejaVuSans.ttf", 15)
+
+
+@contextmanager
+def drawn_in(font: ImageFont.FreeTypeFont) -> Iterator[None]:
+    """Text drawn by the helpers below uses ``font`` inside the block."""
+    global FONT
+    saved, FONT = FONT, font
+    try:
+        yield
+    finally:
+        FONT = saved
 
 
 def page_and_words(text: str, read: list[str]) -> tuple[np.ndarray, list[OcrWord]]:
@@ -64,33 +83,23 @@ def test_confused_extensions_are_mapped_back_and_other_words_are_not() -> None:
 
 
 def test_monospaced_times_and_names_rejoin_at_the_colon_and_dot() -> None:
-    global FONT
-    saved = FONT
-    FONT = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 14)
-    try:
+    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
         page, words = page_and_words("13:59 slides.final.rs", ["13", "59", "slides",
                                                                "final.rs"])
         assert texts(repair(words, page)) == ["13:59", "slides.final.rs"]
-    finally:
-        FONT = saved
 
 
 def _mono(size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype("/usr/share/fonts/truetype/noto/NotoSansMono-Regular.ttf", size)
+    return _font("noto/NotoSansMono-Regular.ttf", size)
 
 
 def test_a_time_split_into_two_tesseract_lines_rejoins_and_its_letters_become_digits() -> None:
-    global FONT
-    saved = FONT
-    FONT = _mono(12)
-    try:
+    with drawn_in(_mono(12)):
         page, words = page_and_words("01:56 291.3", ["01", "56", "291", "3"])
         # Sparse-text mode puts each part on a line of its own; a dotted zero read "e".
         words = [OcrWord("e1" if w.text == "01" else w.text, w.box, w.confidence, i)
                  for i, w in enumerate(words)]
         assert texts(repair(words, page)) == ["01:56", "291.3"]
-    finally:
-        FONT = saved
 
 
 def test_a_comma_is_not_taken_for_a_dot_before_a_number() -> None:
@@ -186,18 +195,13 @@ def test_a_file_mode_read_with_look_alikes_snaps_to_its_places() -> None:
 
 
 def test_a_shell_prompt_stays_whole_and_rejoins_after_its_host() -> None:
-    global FONT
-    saved = FONT
-    FONT = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 14)
-    try:
+    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
         page, words = _one_word("ann@devbox:~/src$", "ann@devbox:~/src$")
         assert texts(repair(words, page)) == ["ann@devbox:~/src$"]
         page, words = page_and_words("ann@devbox:~/src$", ["ann@devbox:", "~/src$"])
         assert texts(repair(words, page)) == ["ann@devbox:~/src$"]
         page, words = page_and_words("Path: ~/src", ["Path:", "~/src"])
         assert texts(repair(words, page)) == ["Path:", "~/src"]
-    finally:
-        FONT = saved
 
 
 def test_terminal_marks_are_read_back_from_their_shapes() -> None:
@@ -227,10 +231,7 @@ def test_more_terminal_marks_a_root_slash_and_a_comma_before_an_extension() -> N
 
 
 def test_a_monospaced_underscore_filling_its_cell_rejoins_the_name() -> None:
-    global FONT
-    saved = FONT
-    FONT = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 14)
-    try:
+    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
         page, words = page_and_words("o_brien notes_backup", ["o", "brien", "notes",
                                                               "backup"])
         # As Tesseract boxes them: the dropped underscore inside the next word's box.
@@ -240,8 +241,6 @@ def test_a_monospaced_underscore_filling_its_cell_rejoins_the_name() -> None:
             words[i] = OcrWord(word.text, (x, word.box[1], word.box[0] + word.box[2] - x,
                                            word.box[3]), 0.9, 0)
         assert texts(repair(words, page)) == ["o_brien", "notes_backup"]
-    finally:
-        FONT = saved
 
 
 def test_a_second_at_sign_between_digits_is_a_dotted_zero() -> None:
@@ -252,25 +251,17 @@ def test_a_second_at_sign_between_digits_is_a_dotted_zero() -> None:
 
 
 def test_numbers_cut_at_a_monospaced_colon_or_group_comma_rejoin() -> None:
-    global FONT
-    saved = FONT
-    FONT = ImageFont.truetype("/usr/share/fonts/truetype/croscore/Cousine-Regular.ttf", 10)
-    try:
+    with drawn_in(_font("croscore/Cousine-Regular.ttf", 10)):
         page, words = page_and_words("14:57", ["14", "57"])
         assert texts(repair(words, page)) == ["14:57"]
         page, words = page_and_words("23,629 $5,927.32", ["23,", "629", "$5,", "927.32"])
         assert texts(repair(words, page)) == ["23,629", "$5,927.32"]
         page, words = page_and_words("23, and 629", ["23,", "and", "629"])
         assert texts(repair(words, page)) == ["23,", "and", "629"]
-    finally:
-        FONT = saved
 
 
 def test_monospaced_names_cut_at_a_mark_rejoin_and_spaced_words_do_not() -> None:
-    global FONT
-    saved = FONT
-    FONT = ImageFont.truetype("/usr/share/fonts/truetype/croscore/Cousine-Regular.ttf", 12)
-    try:
+    with drawn_in(_font("croscore/Cousine-Regular.ttf", 12)):
         page, words = page_and_words("Minutes_export.pdf helper-sales.svg",
                                      ["Minutes_export.", "pdf", "helper", "-sales.svg"])
         assert texts(repair(words, page)) == ["Minutes_export.pdf", "helper-sales.svg"]
@@ -278,8 +269,6 @@ def test_monospaced_names_cut_at_a_mark_rejoin_and_spaced_words_do_not() -> None
         assert texts(repair(words, page)) == ["total", "-68.3%", "done"]
         page, words = page_and_words("notes. next", ["notes.", "next"])  # a space typed
         assert texts(repair(words, page)) == ["notes.", "next"]
-    finally:
-        FONT = saved
 
 
 def test_dotted_zeros_read_as_at_signs_in_numbers_and_names() -> None:
