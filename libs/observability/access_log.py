@@ -38,7 +38,7 @@ _WARN = obs_logging.WARN
 _enc = obs_logging.encode_str
 # How many keys an access line has once the chain's processors have run (EventRenamer has
 # turned "event" into "message"), without the optional grpc.error and grpc.slow.
-_LINE_KEYS = len((
+_LINE_KEY_COUNT = len((
     "timestamp", "level", "message", "service", "version", "environment", "correlationId",
     "userId", "trace_id", "span_id", "protocol", "grpc.component", "grpc.service",
     "grpc.method", "grpc.method_type", "grpc.code", "grpc.time_ms", "peer.address",
@@ -105,7 +105,7 @@ class AccessLogReporter(NoopReporter):
         """The line from the processed event, or None when it holds an unknown field."""
         error = ed.get("grpc.error")
         slow = ed.get("grpc.slow")
-        if len(ed) != _LINE_KEYS + (error is not None) + (slow is not None):
+        if len(ed) != _LINE_KEY_COUNT + (error is not None) + (slow is not None):
             return None
         trace_id = ed["trace_id"]
         user = ed["userId"]

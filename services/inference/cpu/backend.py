@@ -44,8 +44,6 @@ MODEL_NAME = "ui-ocr-cpu"
 MODEL_VERSION = "1"
 # White margin kept around the text of a band (pixels of the original frame).
 _BAND_MARGIN = 12
-# Grey level below which a pixel of the normalised page is ink (as tokens.repair reads it).
-_INK_LEVEL = 140
 _NUMBER = re.compile(r"^[.,:]?\d+([.,:]\d+)*$")
 
 
@@ -60,13 +58,13 @@ class CpuOptions:
     upscale_max: float = 2.0
     low_confidence: float = 0.6
     max_fallback_crops: int = 40
-    # Stretches of ink inside a read blob that no word covers, read on their own: at most
-    # this many a frame; only numbers are taken from them.
-    max_gap_crops: int = 24
     # And at most this many PP-OCR input columns (a crop costs 48 * width / height columns,
     # 48 at least): short labels are cheap, a long path costs as much as a dozen of them.
     # 0 = count only.
     fallback_columns: int = 2500
+    # Stretches of ink inside a read blob that no word covers, read on their own: at most
+    # this many a frame; only numbers are taken from them.
+    max_gap_crops: int = 24
     # PP-OCR pads a batch of crops to this width at least (its default is 320 at height 48).
     fallback_min_width: int = 48
     use_rapidocr: bool = True
@@ -238,7 +236,7 @@ class CpuBackend:
             return words
         todo: list[_Job] = []  # (kind, blob, the words it replaces)
         gaps: list[_Job] = []
-        ink = prepared.page < _INK_LEVEL if o.max_gap_crops > 0 else None
+        ink = prepared.page < tokens.INK_LEVEL if o.max_gap_crops > 0 else None
         for blob in prepared.blobs:
             inside = [w for w in words if _center_in(w.box, blob.box)]
             crossing = [w for w in words if _y_overlaps(w.box, blob.box)

@@ -56,6 +56,8 @@ zip tar gz tgz bz2 xz 7z rar zst deb rpm iso dmg exe msi apk img bin
 _CONFUSABLE = str.maketrans({"!": "l", "1": "l", "i": "l", "I": "l", "|": "l", "0": "o",
                              "O": "o", "5": "s", "$": "s"})
 _DANGLING = "._@/"
+# Grey level below which a pixel of the normalised page (dark text on white) is ink.
+INK_LEVEL = 140
 _UNIT = re.compile(r"^([+-]?[\d.,]*\d)([A-Za-z%]+)$")
 # A time (HH:MM, H:MM:SS) read with a letter for a digit: "o7:35", "e1:56" (Noto Sans Mono's
 # dotted zero), "1l:05".
@@ -67,7 +69,7 @@ _TIME_DIGITS = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "e": "0", 
 def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
     """``words`` (boxes in ``page`` pixels) with the repairs above; ``page`` is the
     normalised grey page (dark text on white) at the same scale."""
-    ink = page < 140
+    ink = page < INK_LEVEL
     out: list[OcrWord] = []
     for line in _by_line(words):
         joined = _join_split_tokens(line, ink)
@@ -140,11 +142,10 @@ def _marks(w: OcrWord, ink: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [tuple(int(v) for v in stats[i, :4]) for i in range(1, n)]  # type: ignore[misc]
 
 
-def _dot_at(w: OcrWord, ink: np.ndarray, i: int) -> bool | None:
-    """Whether the mark at character ``i`` of ``w`` (its place in proportion) is a dot (on
-    the baseline) rather than a comma (its tail below the baseline the letters stand on);
-    None when no small mark is there."""
-    marks = _marks(w, ink)
+def _dot_at(w: OcrWord, marks: list[tuple[int, int, int, int]], i: int) -> bool | None:
+    """Whether the mark at character ``i`` of ``w`` (its place in proportion; ``marks`` are
+    its ``_marks``) is a dot (on the baseline) rather than a comma (its tail below the
+    baseline the letters stand on); None when no small mark is there."""
     bodies = [m[1] + m[3] for m in marks if m[3] >= 0.5 * w.box[3]]
     near = _small_marks_at(w, marks, i)
     if not bodies or not near:
@@ -164,10 +165,9 @@ def _small_marks_at(w: OcrWord, marks: list[tuple[int, int, int, int]],
             and m[2] <= 0.35 * bh + 1 and m[3] <= 0.35 * bh + 1]
 
 
-def _colon_at(w: OcrWord, ink: np.ndarray, i: int) -> bool:
+def _colon_at(w: OcrWord, marks: list[tuple[int, int, int, int]], i: int) -> bool:
     """Two small marks one above the other at character ``i``, and nothing taller there (a
     "3" broken by antialiasing into pieces is not a colon)."""
-    marks = _marks(w, ink)
     dots = _small_marks_at(w, marks, i)
     if len(dots) != 2:
         return False
@@ -211,11 +211,17 @@ def _fix_terminal_marks(w: OcrWord, ink: np.ndarray) -> OcrWord:
     if not any(ch in text for ch in ',3"?@\u201c\u201d\u00b0fJjl'):
         return w
     chars = list(text)
+    marks: list[tuple[int, int, int, int]] | None = None  # the word's, once one is needed
     for i in range(1, len(text) - 1):
         ch, before, after = text[i], text[i - 1], text[i + 1]
-        if ch == "," and before.isalnum() and after.isalpha() and _dot_at(w, ink, i):
+        comma = ch == "," and before.isalnum() and after.isalpha()
+        three = ch == "3" and before.isdigit() and after.isdigit()
+        if not (comma or three):
+            continue
+        marks = _marks(w, ink) if marks is None else marks
+        if comma and _dot_at(w, marks, i):
             chars[i] = "."
-        elif ch == "3" and before.isdigit() and after.isdigit() and _colon_at(w, ink, i):
+        elif three and _colon_at(w, marks, i):
             chars[i] = ":"  # two small marks in the cell: a colon, not a 3
     fixed = "".join(chars)
     fixed = re.sub(r"^(https?|ftp|file)[3?]//", r"\1://", fixed)
@@ -453,8 +459,8 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     # In a monospaced font a mark's cell can leave more than 0.6 of a line height of blank
     # beside it (~0.8 of a cell), a typed space a whole cell or more.
     cell = _mono_cell(a, b)
-    narrow = gap <= 0.6 * lh or (cell is not None and gap < 0.9 * cell)
-    if not narrow:
+    within_cell = cell is not None and gap < 0.9 * cell
+    if gap > 0.6 * lh and not within_cell:
         return None
     # (Not "-": a spaced dash " - " is read as a word of its own and must stay apart.)
     dangling = (a.text[-1] in _DANGLING or b.text[0] in _DANGLING) \
@@ -468,8 +474,7 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     # and "-68.3%" after a word is a negative number.
     hyphen = (a.text[-1] == "-" and b.text[0].isalnum()) or \
         (b.text[0] == "-" and len(b.text) > 1 and b.text[1].isalpha() and a.text[-1].isalnum())
-    return "" if hyphen and (gap <= 0.3 * lh or (cell is not None and gap < 0.9 * cell)) \
-        else None
+    return "" if hyphen and (gap <= 0.3 * lh or within_cell) else None
 
 
 def _mono_cell(a: OcrWord, b: OcrWord) -> float | None:
@@ -587,7 +592,7 @@ def _comma_before_extension(a: OcrWord, b: OcrWord, ink: np.ndarray) -> bool:
     if b.box[0] <= ax + aw / 2 or gap > 1.2 * char_w \
             or abs((ay + ah) - (b.box[1] + b.box[3])) > 0.35 * ah:
         return False
-    return bool(_dot_at(a, ink, len(a.text) - 1))
+    return bool(_dot_at(a, _marks(a, ink), len(a.text) - 1))
 
 
 def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]
