@@ -31,7 +31,7 @@ import numpy as np
 
 from services.inference.backends.base import DeviceInfo, ModelDescriptor, Rect, TextRegion
 from services.inference.backends.cache import FrameCache, frame_key
-from services.inference.cpu import preprocess, tokens
+from services.inference.cpu import preprocess, separators, tokens
 from services.inference.cpu.engines import (
     OcrWord,
     RapidRecognizer,
@@ -65,6 +65,9 @@ class CpuOptions:
     # Stretches of ink inside a read blob that no word covers, read on their own: at most
     # this many a frame; only numbers are taken from them.
     max_gap_crops: int = 24
+    # File names Tesseract cut or glued where a dot it did not see sits ("Payroll" "JPG"):
+    # at most this many a frame are read again whole, kept only where PP-OCR confirms them.
+    max_separator_crops: int = 12
     # PP-OCR pads a batch of crops to this width at least (its default is 320 at height 48).
     fallback_min_width: int = 48
     use_rapidocr: bool = True
@@ -197,6 +200,7 @@ class CpuBackend:
             line_base += (max((w.line for w in band_words), default=-1) + 1)
         words = self._second_opinion(rgb, prepared, words, line_base)
         words = tokens.repair(words, prepared.page)
+        words = self._confirm_separators(rgb, words)
         return _reading_order([_to_region(w, 0, 0) for w in words])
 
     def _scale_groups(self, blobs: list[preprocess.Blob]
@@ -256,15 +260,65 @@ class CpuBackend:
         todo += _within_budget(gaps, o.max_gap_crops, 0)
         if not todo:
             return words
+        # A stretch's neighbours are words already read: its crop must not take in their
+        # glyphs (a "4" of "2024" beside a dropped underscore).
+        results = self._read_crops(
+            rgb, [job[1].box for job in todo],
+            side=[2 if kind == "gap" else max(3, blob.height // 4) for kind, blob, _ in todo])
+        replaced: set[int] = set()
+        added: list[OcrWord] = []
+        for i, ((kind, blob, inside), (text, conf)) in enumerate(
+                zip(todo, results, strict=True)):
+            old_conf = min((w.confidence for w in inside), default=0.0)
+            if not text.strip() or conf < max(0.5, old_conf):
+                continue
+            if kind == "gap" and not _NUMBER.match(text.strip()):
+                continue
+            replaced.update(id(w) for w in inside)
+            added.extend(split_line(text, blob.box, conf, line_base + i))
+        return [w for w in words if id(w) not in replaced] + added
+
+    def _confirm_separators(self, rgb: np.ndarray, words: list[OcrWord]) -> list[OcrWord]:
+        """``separators``: tokens Tesseract cut or glued at a dot it did not see, read again
+        whole and joined where PP-OCR's reading confirms them."""
+        limit = self.options.max_separator_crops
+        if self._rapid is None or limit <= 0:
+            return words
+        found = [c for line in tokens.lines(words) for c in separators.candidates(line)]
+        found = found[:limit]
+        if not found:
+            return words
+        boxes = [c.box for c in found]
+        # PP-OCR sees a 1-2 px dot in one crop of a token and not in another a few pixels
+        # larger: both are read, and a reading that confirms the token is enough.
+        readings = zip(self._read_crops(rgb, boxes, side=None),
+                       self._read_crops(rgb, boxes, side=[2] * len(boxes), pad=2), strict=True)
+        replaced: set[int] = set()
+        joined: list[OcrWord] = []
+        for cand, pair in zip(found, readings, strict=True):
+            token = next((t for t in (separators.confirmed(cand.words, text)
+                                      for text, conf in pair
+                                      if conf >= separators.MIN_CONFIDENCE) if t), None)
+            if token is None:
+                continue
+            replaced.update(id(w) for w in cand.words)
+            joined.append(OcrWord(token, cand.box, min(w.confidence for w in cand.words),
+                                  cand.words[0].line))
+        return [w for w in words if id(w) not in replaced] + joined
+
+    def _read_crops(self, rgb: np.ndarray, boxes: list[tuple[int, int, int, int]],
+                    side: list[int] | None, pad: int | None = None) -> list[tuple[str, float]]:
+        """PP-OCR readings of ``boxes`` of the frame, each padded by ``pad`` (a quarter of
+        its height, 3 px at least, if None) above and below and by ``side[i]`` (the same pad
+        if None) left and right; cached by crop pixels."""
+        assert self._rapid is not None
         height, width = rgb.shape[:2]
         keys, crops = [], []
-        for kind, blob, _ in todo:
-            pad = max(3, blob.height // 4)
-            # A stretch's neighbours are words already read: its crop must not take in
-            # their glyphs (a "4" of "2024" beside a dropped underscore).
-            side = 2 if kind == "gap" else pad
-            x0, y0 = max(0, blob.x - side), max(0, blob.y - pad)
-            x1, y1 = min(width, blob.x + blob.width + side), min(height, blob.y + blob.height + pad)
+        for i, (x, y, bw, bh) in enumerate(boxes):
+            py = max(3, bh // 4) if pad is None else pad
+            sx = py if side is None else side[i]
+            x0, y0 = max(0, x - sx), max(0, y - py)
+            x1, y1 = min(width, x + bw + sx), min(height, y + bh + py)
             crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
             keys.append(frame_key(crop))
             crops.append(crop)
@@ -274,18 +328,7 @@ class CpuBackend:
                           strict=True):
             results[i] = res
             self._crop_cache.put(keys[i], res)
-        replaced: set[int] = set()
-        added: list[OcrWord] = []
-        for i, ((kind, blob, inside), result) in enumerate(zip(todo, results, strict=True)):
-            text, conf = result or ("", 0.0)
-            old_conf = min((w.confidence for w in inside), default=0.0)
-            if not text.strip() or conf < max(0.5, old_conf):
-                continue
-            if kind == "gap" and not _NUMBER.match(text.strip()):
-                continue
-            replaced.update(id(w) for w in inside)
-            added.extend(split_line(text, blob.box, conf, line_base + i))
-        return [w for w in words if id(w) not in replaced] + added
+        return [r or ("", 0.0) for r in results]
 
     # -- descriptions ------------------------------------------------------------------
     def models(self) -> list[ModelDescriptor]:

@@ -58,6 +58,11 @@ _CONFUSABLE = str.maketrans({"!": "l", "1": "l", "i": "l", "I": "l", "|": "l", "
 _DANGLING = "._@/"
 # Grey level below which a pixel of the normalised page (dark text on white) is ink.
 INK_LEVEL = 140
+# Below this a pixel is at least a faint antialiased stroke: a thin serif font's 1 px stems
+# are lighter than INK_LEVEL, so a serif at their foot looks like a dot at INK_LEVEL alone.
+FAINT_LEVEL = 200
+# Units a size is written with: "932.8" "MB" are a number and its unit, never one token.
+_SIZE_UNITS = frozenset("B KB MB GB TB PB kB KiB MiB GiB TiB bytes".split())
 _UNIT = re.compile(r"^([+-]?[\d.,]*\d)([A-Za-z%]+)$")
 # A time (HH:MM, H:MM:SS) read with a letter for a digit: "o7:35", "e1:56" (Noto Sans Mono's
 # dotted zero), "1l:05".
@@ -70,9 +75,10 @@ def repair(words: list[OcrWord], page: np.ndarray) -> list[OcrWord]:
     """``words`` (boxes in ``page`` pixels) with the repairs above; ``page`` is the
     normalised grey page (dark text on white) at the same scale."""
     ink = page < INK_LEVEL
+    faint = page < FAINT_LEVEL
     out: list[OcrWord] = []
-    for line in _by_line(words):
-        joined = _join_split_tokens(line, ink)
+    for line in lines(words):
+        joined = _join_split_tokens(line, ink, faint)
         for w in joined:
             for part in _split_glued(w, ink):
                 out.extend(_split_unit(part, ink))
@@ -355,7 +361,7 @@ def _fix_time(w: OcrWord) -> OcrWord:
     return w
 
 
-def _by_line(words: list[OcrWord]) -> list[list[OcrWord]]:
+def lines(words: list[OcrWord]) -> list[list[OcrWord]]:
     """Words by visual line, left to right. Tesseract's sparse-text mode often makes two
     lines of one row ("13" and "59" of 13:59 in a monospaced table cell): its lines whose
     rows overlap by most of the smaller one's height are one line here."""
@@ -380,14 +386,15 @@ def _by_line(words: list[OcrWord]) -> list[list[OcrWord]]:
     return [sorted(m[2], key=lambda w: w.box[0]) for m in merged]
 
 
-def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
+def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray, faint: np.ndarray) -> str | None:
     """The punctuation mark at the junction of ``a`` and ``b`` ("" = a blank gap narrower
     than a space next to a separator already read), or None when they are two words.
 
     Tesseract's boxes are a few pixels off at the junction (a dropped underscore often ends up
     inside the next word's box), so the marks are looked for as connected components of ink
     in a window around the gap: flat, wide and low = "_"; flat in the middle = "-"; small and
-    low, in the gap = "."."""
+    low, in the gap = ".". A mark must stand alone in ``faint`` too (the foot serif of a thin
+    "M" is a dot in ``ink``)."""
     ax, ay, aw, ah = a.box
     bx, by, _bw, bh = b.box
     top, bottom = min(ay, by), max(ay + ah, by + bh)
@@ -433,7 +440,8 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
                 continue
             if not in_gap:
                 continue
-            if ch > 0.35 * lh:
+            if ch > 0.35 * lh or _faint_height(faint, y0, bottom + pad, left, right,
+                                                   cy + y0, cy + y0 + ch) > 0.35 * lh:
                 return None  # a glyph in the gap: Tesseract had a reason to split
             # A hyphen in a name touches its neighbours, a spaced dash (" - ") does not; a
             # dot or colon may sit in a monospaced cell.
@@ -477,6 +485,22 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray) -> str | None:
     return "" if hyphen and (gap <= 0.3 * lh or within_cell) else None
 
 
+def _faint_height(faint: np.ndarray, top: int, bottom: int, left: int, right: int,
+                  mark_top: int, mark_bottom: int) -> int:
+    """How tall the run of faint rows through a mark is in its inner columns: a dot's own
+    height (a pixel of halo aside; a colon's other dot stands apart), a thin glyph's stem
+    above its foot serif the line's."""
+    if right - left >= 3:
+        left, right = left + 1, right - 1
+    rows = faint[top:bottom, left:right].any(axis=1)
+    start, end = mark_top - top, min(rows.size, mark_bottom - top)
+    while start > 0 and rows[start - 1]:
+        start -= 1
+    while end < rows.size and rows[end]:
+        end += 1
+    return end - start
+
+
 def _mono_cell(a: OcrWord, b: OcrWord) -> float | None:
     """The character cell when both words look monospaced (the same width per character,
     within 12 %, and words of three characters or more), else None."""
@@ -512,17 +536,20 @@ def _continues(mark: str, prev: str, nxt: str) -> bool:
     sentence of prose; the other marks join whatever follows."""
     if mark not in (".", "") or not nxt:
         return True
+    if nxt in _SIZE_UNITS:
+        return False
     if mark == "" and not prev.endswith("."):
         return True
     return nxt[0].islower() or nxt[0].isdigit() or (nxt.isupper() and len(nxt) <= 4)
 
 
-def _join_split_tokens(line: list[OcrWord], ink: np.ndarray) -> list[OcrWord]:
+def _join_split_tokens(line: list[OcrWord], ink: np.ndarray,
+                       faint: np.ndarray) -> list[OcrWord]:
     out: list[OcrWord] = []
     for w in line:
         if out:
             prev = out[-1]
-            mark = _gap_mark(prev, w, ink)
+            mark = _gap_mark(prev, w, ink, faint)
             if mark is not None:
                 read_already = mark and (prev.text.endswith(mark) or w.text.startswith(mark))
                 lh = max(prev.box[1] + prev.box[3], w.box[1] + w.box[3]) \

@@ -165,3 +165,28 @@ def test_a_glyphs_tail_beside_a_read_word_or_a_lone_underscore_is_no_stretch() -
     read = [OcrWord("Budget-2024", (10, 5, 28, 10), 0.9, 0),
             OcrWord("final", (80, 5, 20, 10), 0.9, 0)]
     assert _unread_stretches(blob, read, ink) == []
+
+
+def _drawn(text: str, size: int = 16) -> tuple[np.ndarray, list[int]]:
+    """``text`` dark on a light row, and the x where each character starts."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    fnt = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", size)
+    img = Image.new("RGB", (420, 40), (250, 250, 250))
+    ImageDraw.Draw(img).text((10, 10), text, font=fnt, fill=(30, 30, 30))
+    return np.asarray(img), [10 + round(fnt.getlength(text[:i])) for i in range(len(text) + 1)]
+
+
+def test_pp_ocr_confirms_a_dot_tesseract_dropped_and_leaves_a_space_alone(
+        backend: CpuBackend) -> None:
+    rgb, xs = _drawn("Export.csv  budget.ods")
+    # Tesseract's reading with the first dot dropped: one glued word, one correct name.
+    read = [OcrWord("Exportcsv", (xs[0], 12, xs[10] - xs[0], 14), 0.7, 0),
+            OcrWord("budget.ods", (xs[12], 12, xs[22] - xs[12], 14), 0.9, 0)]
+    assert sorted(w.text for w in backend._confirm_separators(rgb, read)) \
+        == ["Export.csv", "budget.ods"]
+    # Words a space apart ending in an extension-like word stay as read.
+    rgb, xs = _drawn("Save as PDF")
+    read = [OcrWord(t, (xs[a], 12, xs[b] - xs[a], 14), 0.9, 0)
+            for t, a, b in (("Save", 0, 4), ("as", 5, 7), ("PDF", 8, 11))]
+    assert [w.text for w in backend._confirm_separators(rgb, read)] == ["Save", "as", "PDF"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -17,6 +18,7 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
 
 
 FONT = _font("dejavu/DejaVuSans.ttf", 15)
+DATA = Path(__file__).parent / "data"
 
 
 @contextmanager
@@ -57,6 +59,18 @@ def test_a_dropped_dot_or_underscore_rejoins_the_token() -> None:
     assert texts(repair(words, page)) == ["payroll.iso"]
     page, words = page_and_words("Slides_final.xlsx", ["Slides", "final.xlsx"])
     assert texts(repair(words, page)) == ["Slides_final.xlsx"]
+
+
+def test_a_thin_serifs_foot_beside_a_gap_is_no_dot() -> None:
+    # A real normalised page (a light table, DejaVu Serif 11 px, greyscale antialiasing):
+    # "932.8" then "M..." whose box Tesseract put 5 px right of the M. The M's 1 px stem is
+    # lighter than INK_LEVEL, so its foot serif alone is a small low mark in the gap.
+    page = np.asarray(Image.open(DATA / "thin_serif_m.png").convert("L"))
+    words = [OcrWord("932.8", (5, 8, 31, 8), 0.95, 0), OcrWord("MP", (45, 6, 16, 15), 0.96, 0)]
+    assert texts(repair(words, page)) == ["932.8", "MP"]
+    # And a size's unit is never glued on with a dot, whatever the pixels.
+    words[1] = OcrWord("MB", words[1].box, 0.96, 0)
+    assert texts(repair(words, page)) == ["932.8", "MB"]
 
 
 def test_prose_words_stay_apart() -> None:
