@@ -45,6 +45,7 @@ MODEL_VERSION = "1"
 # White margin kept around the text of a band (pixels of the original frame).
 _BAND_MARGIN = 12
 _NUMBER = re.compile(r"^[.,:]?\d+([.,:]\d+)*$")
+_LETTERS = re.compile(r"^[A-Za-z]{1,3}$")
 
 
 @dataclass
@@ -67,7 +68,7 @@ class CpuOptions:
     max_gap_crops: int = 24
     # File names Tesseract cut or glued where a dot it did not see sits ("Payroll" "JPG"):
     # at most this many a frame are read again whole, kept only where PP-OCR confirms them.
-    max_separator_crops: int = 12
+    max_separator_crops: int = 8
     # PP-OCR pads a batch of crops to this width at least (its default is 320 at height 48).
     fallback_min_width: int = 48
     use_rapidocr: bool = True
@@ -198,8 +199,8 @@ class CpuBackend:
                                               max(1, round(bw / scale)), max(1, round(bh / scale))),
                                      w.confidence, w.line + line_base))
             line_base += (max((w.line for w in band_words), default=-1) + 1)
-        words = self._second_opinion(rgb, prepared, words, line_base)
-        words = tokens.repair(words, prepared.page)
+        words, tentative = self._second_opinion(rgb, prepared, words, line_base)
+        words = _joined_only(tokens.repair(words, prepared.page), tentative)
         words = self._confirm_separators(rgb, words)
         return _reading_order([_to_region(w, 0, 0) for w in words])
 
@@ -230,14 +231,18 @@ class CpuBackend:
         return preprocess.prepare(rgb)
 
     def _second_opinion(self, rgb: np.ndarray, prepared: preprocess.Prepared,
-                        words: list[OcrWord], line_base: int) -> list[OcrWord]:
+                        words: list[OcrWord], line_base: int
+                        ) -> tuple[list[OcrWord], set[tuple[str, tuple[int, int, int, int]]]]:
         """PP-OCR reads the blobs Tesseract left uncovered or was unsure about, and the
         stretches of ink inside a read blob that no word covers: where those read as a
         number (a day or link count Tesseract dropped from an ``ls -l`` row, the decimals of
-        "128.3"), it is added; nothing else is taken from them."""
+        "128.3"), it is added; a stretch read as a few letters ("j" of "j.smith") is added
+        as *tentative* (returned apart, as (text, box)): the caller keeps it only if a repair
+        joins it to its neighbour."""
         o = self.options
+        tentative: set[tuple[str, tuple[int, int, int, int]]] = set()
         if self._rapid is None or o.max_fallback_crops <= 0:
-            return words
+            return words, tentative
         todo: list[_Job] = []  # (kind, blob, the words it replaces)
         gaps: list[_Job] = []
         ink = prepared.page < tokens.INK_LEVEL if o.max_gap_crops > 0 else None
@@ -259,7 +264,7 @@ class CpuBackend:
         gaps = [g for g in gaps if not any(_center_in(g[1].box, b.box) for b in whole)]
         todo += _within_budget(gaps, o.max_gap_crops, 0)
         if not todo:
-            return words
+            return words, tentative
         # A stretch's neighbours are words already read: its crop must not take in their
         # glyphs (a "4" of "2024" beside a dropped underscore).
         results = self._read_crops(
@@ -273,10 +278,17 @@ class CpuBackend:
             if not text.strip() or conf < max(0.5, old_conf):
                 continue
             if kind == "gap" and not _NUMBER.match(text.strip()):
+                if _LETTERS.match(text.strip()):
+                    # A stretch is its ink's exact extent; words are boxed with a pixel
+                    # to spare, which the repairs' look at the gap expects.
+                    x, y, bw, bh = blob.box
+                    w = OcrWord(text.strip(), (x - 1, y, bw + 2, bh), conf, line_base + i)
+                    tentative.add((w.text, w.box))
+                    added.append(w)
                 continue
             replaced.update(id(w) for w in inside)
             added.extend(split_line(text, blob.box, conf, line_base + i))
-        return [w for w in words if id(w) not in replaced] + added
+        return [w for w in words if id(w) not in replaced] + added, tentative
 
     def _confirm_separators(self, rgb: np.ndarray, words: list[OcrWord]) -> list[OcrWord]:
         """``separators``: tokens Tesseract cut or glued at a dot it did not see, read again
@@ -288,19 +300,23 @@ class CpuBackend:
         found = found[:limit]
         if not found:
             return words
-        boxes = [c.box for c in found]
         # PP-OCR sees a 1-2 px dot in one crop of a token and not in another a few pixels
-        # larger: both are read, and a reading that confirms the token is enough.
-        readings = zip(self._read_crops(rgb, boxes, side=None),
-                       self._read_crops(rgb, boxes, side=[2] * len(boxes), pad=2), strict=True)
+        # larger: those the first crop does not confirm are read again, cropped tight.
+        tokens_of: dict[int, str] = {}
+        for side, pad in ((None, None), (2, 2)):
+            todo = [i for i in range(len(found)) if i not in tokens_of]
+            boxes = [found[i].box for i in todo]
+            readings = self._read_crops(rgb, boxes, None if side is None else [side] * len(todo),
+                                        pad)
+            for i, (text, conf) in zip(todo, readings, strict=True):
+                token = separators.confirmed(found[i].words, text) \
+                    if conf >= separators.MIN_CONFIDENCE else None
+                if token is not None:
+                    tokens_of[i] = token
         replaced: set[int] = set()
         joined: list[OcrWord] = []
-        for cand, pair in zip(found, readings, strict=True):
-            token = next((t for t in (separators.confirmed(cand.words, text)
-                                      for text, conf in pair
-                                      if conf >= separators.MIN_CONFIDENCE) if t), None)
-            if token is None:
-                continue
+        for i, token in tokens_of.items():
+            cand = found[i]
             replaced.update(id(w) for w in cand.words)
             joined.append(OcrWord(token, cand.box, min(w.confidence for w in cand.words),
                                   cand.words[0].line))
@@ -467,6 +483,13 @@ def _unread_stretches(blob: preprocess.Blob, words: list[OcrWord],
         if rows.size and rows[-1] - rows[0] + 1 >= 0.5 * blob.height:
             out.append(preprocess.Blob(blob.x + start, blob.y, end - start, blob.height))
     return out
+
+
+def _joined_only(words: list[OcrWord], tentative: set[tuple[str, tuple[int, int, int, int]]]
+                 ) -> list[OcrWord]:
+    """Letters read from an unread stretch count only as part of a token the repairs joined
+    them into ("j" + "." + "smith"): alone they were PP-OCR's guess."""
+    return [w for w in words if (w.text, w.box) not in tentative]
 
 
 def _center_in(box: tuple[int, int, int, int], blob: tuple[int, int, int, int]) -> bool:

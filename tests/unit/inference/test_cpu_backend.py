@@ -167,11 +167,12 @@ def test_a_glyphs_tail_beside_a_read_word_or_a_lone_underscore_is_no_stretch() -
     assert _unread_stretches(blob, read, ink) == []
 
 
-def _drawn(text: str, size: int = 16) -> tuple[np.ndarray, list[int]]:
+def _drawn(text: str, size: int = 16, font: str = "DejaVuSans.ttf"
+           ) -> tuple[np.ndarray, list[int]]:
     """``text`` dark on a light row, and the x where each character starts."""
     from PIL import Image, ImageDraw, ImageFont
 
-    fnt = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", size)
+    fnt = ImageFont.truetype(f"/usr/share/fonts/truetype/dejavu/{font}", size)
     img = Image.new("RGB", (420, 40), (250, 250, 250))
     ImageDraw.Draw(img).text((10, 10), text, font=fnt, fill=(30, 30, 30))
     return np.asarray(img), [10 + round(fnt.getlength(text[:i])) for i in range(len(text) + 1)]
@@ -190,3 +191,21 @@ def test_pp_ocr_confirms_a_dot_tesseract_dropped_and_leaves_a_space_alone(
     read = [OcrWord(t, (xs[a], 12, xs[b] - xs[a], 14), 0.9, 0)
             for t, a, b in (("Save", 0, 4), ("as", 5, 7), ("PDF", 8, 11))]
     assert [w.text for w in backend._confirm_separators(rgb, read)] == ["Save", "as", "PDF"]
+
+
+def test_letters_tesseract_dropped_before_a_mark_rejoin_their_word(
+        backend: CpuBackend) -> None:
+    from services.inference.cpu import tokens
+    from services.inference.cpu.backend import _joined_only
+
+    # An ls -l owner column in a terminal font: Tesseract read "smith" of "g.smith" (the
+    # "g" is read by PP-OCR as an unread stretch and joined at the pixel-checked dot); the
+    # second "smith" has nothing dropped before it and gets nothing.
+    rgb, xs = _drawn("g.smith x smith", size=18, font="DejaVuSansMono.ttf")
+    prepared = prepare(rgb)
+    read = [OcrWord("smith", (xs[2], 14, xs[7] - xs[2], 13), 0.96, 0),
+            OcrWord("smith", (xs[10], 14, xs[15] - xs[10], 13), 0.96, 0)]
+    words, tentative = backend._second_opinion(rgb, prepared, read, 1)
+    assert {t for t, _ in tentative} >= {"g"}
+    kept = _joined_only(tokens.repair(words, prepared.page), tentative)
+    assert sorted(w.text for w in kept) == ["g.smith", "smith"]
