@@ -69,7 +69,9 @@ def candidates(line: list[OcrWord]) -> list[Candidate]:
             i += end + 1
             continue
         w = line[i]
-        if "." not in w.text and _GLUED.match(w.text):
+        glued = _GLUED.match(w.text) if "." not in w.text else None
+        # "parseJSON" is a camelCase word, not a name with its dot dropped.
+        if glued and not (glued.group(1).isupper() and w.text[glued.start(1) - 1].islower()):
             out.append(Candidate((w,), w.box))
         i += 1
     return out

@@ -49,3 +49,9 @@ def test_a_cut_inside_a_name_joins_but_two_words_run_together_do_not() -> None:
     # Two words a space apart that PP-OCR ran together stay two.
     parts = (word("Trash", 0, 34), word("notes.txt", 40, 56))
     assert confirmed(parts, "Trashnotes.txt") is None
+
+
+def test_a_camel_case_word_ending_like_an_extension_is_no_candidate() -> None:
+    assert candidates([word("parseJSON", 0, 60)]) == []
+    assert [c.words[0].text for c in candidates([word("ReportCSV", 0, 60)])] == []
+    assert [c.words[0].text for c in candidates([word("reportcsv", 0, 60)])] == ["reportcsv"]
