@@ -277,7 +277,7 @@ def _fix_path_marks(w: OcrWord) -> OcrWord:
     return w if fixed == text else OcrWord(fixed, w.box, w.confidence, w.line)
 
 
-_MODE = re.compile(r"^[-dlcbps][-rwxstSTIWXPVYl1|]{9}$")
+_MODE = re.compile(r"^[-dlcbps][-rwxstSTIWXPVYul1|]{9}$")
 
 
 def _fix_mode_string(w: OcrWord) -> OcrWord:
@@ -404,7 +404,7 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray, faint: np.ndarray) -> str
     # (a small one, with its side bearings, a little more: only a dot or a colon then).
     if lh <= 0:
         return None
-    if _prompt_cut(a, b, gap) or _digit_group_cut(a, b, gap):
+    if _prompt_cut(a, b, gap) or _digit_group_cut(a, b, gap) or _mode_cut(a, b, gap):
         return ""
     if abs((ay + ah) - (by + bh)) > 0.35 * lh:
         return None
@@ -521,6 +521,14 @@ def _digit_group_cut(a: OcrWord, b: OcrWord, gap: int) -> bool:
     after it adds a whole cell more)."""
     return bool(_GROUPS_HEAD.match(a.text) and _GROUPS_TAIL.match(b.text)
                 and gap < 1.5 * a.box[2] / len(a.text))
+
+
+def _mode_cut(a: OcrWord, b: OcrWord, gap: int) -> bool:
+    """A file mode of ``ls -l`` cut in two ("-rw" "-------"; the run of dashes boxed only
+    as tall as a dash): ten places together, less than half a cell apart (a dash's side
+    bearings leave a few pixels; a space adds a whole cell)."""
+    return len(a.text) + len(b.text) == 10 and bool(_MODE.match(a.text + b.text)) \
+        and gap < 0.5 * a.box[2] / len(a.text)
 
 
 def _prompt_cut(a: OcrWord, b: OcrWord, gap: int) -> bool:

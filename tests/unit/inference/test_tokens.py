@@ -206,6 +206,20 @@ def test_a_file_mode_read_with_look_alikes_snaps_to_its_places() -> None:
     for text in ("-rw-r--r--", "Hello-World", "-IWXIWXIWX"):  # right, not a mode, all wrong
         page, words = _one_word(text, text)
         assert texts(repair(words, page)) == [text]
+    page, words = _one_word("drwxr-xr-x", "druxr-xr-x")  # a terminal's w read as u
+    assert texts(repair(words, page)) == ["drwxr-xr-x"]
+
+
+def test_a_file_mode_cut_before_its_run_of_dashes_rejoins() -> None:
+    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
+        page, words = page_and_words("-rw------- 1 ann", ["-rw", "-------", "1", "ann"])
+    # Tesseract boxes the run of dashes only as tall as a dash, and is unsure of "-Tw".
+    words[0] = OcrWord("-Tw", words[0].box, 0.26, 0)
+    assert texts(repair(words, page)) == ["-rw-------", "1", "ann"]
+    # Two modes a space apart stay two.
+    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
+        page, words = page_and_words("-rw ------- x", ["-rw", "-------", "x"])
+    assert texts(repair(words, page)) == ["-rw", "-------", "x"]
 
 
 def test_a_shell_prompt_stays_whole_and_rejoins_after_its_host() -> None:
