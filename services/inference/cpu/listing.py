@@ -1,0 +1,116 @@
+"""The file mode of an ``ls -l`` row, read from its pixels.
+
+Tesseract reads a mode's run of letters and dashes in a terminal font badly: "“ruc",
+"TPWXP" "XP" "HX", "-IWw-I--1r--" (twelve places), a run of dashes boxed apart. Yet a mode
+has ten cells of one monospaced font, and each cell holds either a dash or the one letter its
+place allows (``rwx`` by place, ``d`` or ``-`` first), so a dash or a letter is all that has
+to be seen: a dash is a flat mark at mid-height, a letter is taller. Rows are recognised by
+their shape (a mode-like first token, then a link count, and a month name further on), so
+no other text is touched.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from services.inference.cpu.engines import OcrWord
+
+_MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
+# Characters Tesseract reads in a mode's cells (the places' letters, look-alikes, dashes).
+_MODE_LIKE = re.compile("^[-drwxstSTlIWXPVYuUnpcyHh1|~\u201c\u201d\"'`]+$")
+_PLACES = 10
+
+
+def _is_listing(line: list[OcrWord]) -> bool:
+    texts = [w.text for w in line]
+    return len(line) >= 6 and _MODE_LIKE.match(texts[0]) is not None \
+        and any(t.lower() in _MONTHS for t in texts[2:])
+
+
+def _band(line: list[OcrWord]) -> tuple[int, int]:
+    """The rows of the line's full-height glyphs: median top and bottom of its tall words."""
+    tallest = max(w.box[3] for w in line)
+    tall = [w for w in line if w.box[3] >= 0.6 * tallest]
+    return (int(np.median([w.box[1] for w in tall])),
+            int(np.median([w.box[1] + w.box[3] for w in tall])))
+
+
+def _cells(ink: np.ndarray, x0: int, x1: int, top: int, bottom: int) -> str | None:
+    """Dash or letter ("-" or "a") for each of the ten cells of ink columns x0..x1, or None
+    when they do not make ten. The ink falls apart into runs of columns (dashes stand apart,
+    letters may touch): each run is flat (dashes) or tall (letters) and holds as many glyphs
+    as cells fit in its width."""
+    pitch = (x1 - x0) / (_PLACES - 0.3)  # the first and last glyphs' side bearings
+    height = bottom - top
+    band = ink[top:bottom, x0:x1]
+    inked = np.flatnonzero(band.any(axis=0))
+    if inked.size == 0:
+        return None
+    out = []
+    for run in np.split(inked, np.flatnonzero(np.diff(inked) > 1) + 1):
+        rows = np.flatnonzero(band[:, run[0]:run[-1] + 1].any(axis=1))
+        span = rows[-1] - rows[0] + 1
+        glyphs = max(1, round((run[-1] - run[0] + 1) / pitch))
+        if span > 0.35 * height:
+            out.append("a" * glyphs)  # r, w, x, d: as tall as a small letter at least
+        elif span <= 0.2 * height and 0.3 * height <= (rows[0] + rows[-1]) / 2 <= 0.85 * height:
+            out.append("-" * glyphs)
+        else:
+            return None
+    cells = "".join(out)
+    return cells if len(cells) == _PLACES else None
+
+
+def _mode(cells: str) -> str:
+    return "".join(
+        "-" if c == "-" else ("d" if k == 0 else "rwx"[(k - 1) % 3])
+        for k, c in enumerate(cells))
+
+
+def modes(words: list[OcrWord], ink: np.ndarray, lines: list[list[OcrWord]]) -> list[OcrWord]:
+    """``words`` with the mode of each ``ls -l`` row (``lines``: the words by line, left to
+    right) read again from the pixels of ``ink``."""
+    replaced: set[int] = set()
+    added: list[OcrWord] = []
+    for line in lines:
+        if not _is_listing(line):
+            continue
+        top, bottom = _band(line)
+        # The mode's words: those before the link count (the first word of digits).
+        count = next((i for i, w in enumerate(line) if i > 0 and w.text.isdigit()), None)
+        if count is None:
+            continue
+        head = line[:count]
+        x0 = min(w.box[0] for w in head)
+        # The mode's ink ends where a blank as wide as a space starts.
+        pitch = np.median([w.box[2] / len(w.text) for w in line[count:] if len(w.text) >= 4]
+                          or [0])
+        if pitch <= 0:
+            continue
+        cols = ink[top:bottom, x0:line[count].box[0]].any(axis=0)
+        inked = np.flatnonzero(cols)
+        if inked.size == 0:
+            continue
+        # (A dash leaves up to ~0.7 of a cell blank beside it, a space a cell or more.)
+        breaks = np.flatnonzero(np.diff(inked) > 0.95 * pitch)
+        x1 = x0 + int(inked[breaks[0]] if breaks.size else inked[-1]) + 1
+        if not 8.5 * pitch <= x1 - x0 <= 10.5 * pitch:
+            continue  # not ten cells of this font
+        cells = _cells(ink, x0, x1, top, bottom)
+        if cells is None:
+            continue
+        mode = _mode(cells)
+        inside = [w for w in head if w.box[0] + w.box[2] / 2 < x1]
+        if len(inside) == 1 and inside[0].text == mode:
+            continue
+        replaced.update(id(w) for w in inside)
+        added.append(OcrWord(mode, (x0, top, x1 - x0, bottom - top),
+                             min(w.confidence for w in inside), line[0].line))
+    if not added:
+        return words
+    return [w for w in words if id(w) not in replaced] + added
+
+
+__all__ = ["modes"]

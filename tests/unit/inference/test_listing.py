@@ -1,0 +1,42 @@
+"""The file mode of an ``ls -l`` row read from its pixels (``cpu/listing``)."""
+
+from __future__ import annotations
+
+from services.inference.cpu.engines import OcrWord
+from services.inference.cpu.listing import modes
+from services.inference.cpu.tokens import INK_LEVEL, lines
+from tests.unit.inference.test_tokens import _font, drawn_in, page_and_words, texts
+
+MONO = _font("dejavu/DejaVuSansMono.ttf", 14)
+
+
+def _row(text: str, misread: list[str]) -> tuple[list[OcrWord], object]:
+    """``text`` drawn in a terminal font, read as Tesseract would read it: the words of
+    ``text``, the first ones replaced by ``misread`` (the mode's cells cut differently)."""
+    with drawn_in(MONO):
+        page, words = page_and_words(text, text.split())
+    mode, rest = words[0], words[1:]
+    x, y, w, h = mode.box
+    step = w // len(misread)
+    garbled = [OcrWord(t, (x + i * step, y, step - 1, h), 0.3, 0) for i, t in enumerate(misread)]
+    return garbled + rest, page
+
+
+def test_a_garbled_mode_is_read_from_its_dashes_and_letters() -> None:
+    for mode, misread in (("-rw-r--r--", ["\u201cruc"]), ("-rwxr-xr-x", ["TPWXP", "XP", "HX"]),
+                          ("drwxr-xr-x", ["druxr-xr-x"]), ("-rw-------", ["-Tw", "-------"])):
+        words, page = _row(f"{mode} 1 ann ann 4096 Mar 12 10:15 notes.txt", misread)
+        ink = page < INK_LEVEL
+        out = modes(words, ink, lines(words))
+        assert sorted(texts(out)) == sorted([mode, "1", "ann", "ann", "4096", "Mar", "12",
+                                             "10:15", "notes.txt"]), mode
+
+
+def test_rows_that_are_no_listing_are_left_alone() -> None:
+    # No month name: not an ls -l row, whatever its first word.
+    words, page = _row("-rw-r--r-- 1 ann ann 4096 notes.txt", ["\u201cruc"])
+    assert texts(modes(words, page < INK_LEVEL, lines(words)))[0] == "\u201cruc"
+    # A right mode stays as read.
+    words, page = _row("-rw-r--r-- 1 ann ann 4096 Mar 12 10:15 notes.txt", ["-rw-r--r--"])
+    out = modes(words, page < INK_LEVEL, lines(words))
+    assert out == words
