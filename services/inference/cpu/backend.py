@@ -31,7 +31,7 @@ import numpy as np
 
 from services.inference.backends.base import DeviceInfo, ModelDescriptor, Rect, TextRegion
 from services.inference.backends.cache import FrameCache, frame_key
-from services.inference.cpu import listing, preprocess, separators, tokens
+from services.inference.cpu import preprocess, separators, terminal, tokens
 from services.inference.cpu.engines import (
     OcrWord,
     RapidRecognizer,
@@ -201,7 +201,9 @@ class CpuBackend:
             line_base += (max((w.line for w in band_words), default=-1) + 1)
         words, tentative = self._second_opinion(rgb, prepared, words, line_base)
         words = _joined_only(tokens.repair(words, prepared.page), tentative)
-        words = listing.modes(words, prepared.page < tokens.INK_LEVEL, tokens.lines(words))
+        lines = tokens.lines(words)
+        words = terminal.commands(terminal.modes(words, prepared.page < tokens.INK_LEVEL, lines),
+                                  lines)
         words = self._confirm_separators(rgb, words)
         return _reading_order([_to_region(w, 0, 0) for w in words])
 

@@ -1,9 +1,9 @@
-"""The file mode of an ``ls -l`` row read from its pixels (``cpu/listing``)."""
+"""Terminal text: ls -l modes read from their pixels, shell command lines (``cpu/terminal``)."""
 
 from __future__ import annotations
 
 from services.inference.cpu.engines import OcrWord
-from services.inference.cpu.listing import modes
+from services.inference.cpu.terminal import commands, modes
 from services.inference.cpu.tokens import INK_LEVEL, lines
 from tests.unit.inference.test_tokens import _font, drawn_in, page_and_words, texts
 
@@ -40,3 +40,22 @@ def test_rows_that_are_no_listing_are_left_alone() -> None:
     words, page = _row("-rw-r--r-- 1 ann ann 4096 Mar 12 10:15 notes.txt", ["-rw-r--r--"])
     out = modes(words, page < INK_LEVEL, lines(words))
     assert out == words
+
+
+def _words(*texts_: str) -> list[OcrWord]:
+    return [OcrWord(t, (10 + 60 * i, 10, 50, 12), 0.9, 0) for i, t in enumerate(texts_)]
+
+
+def test_a_command_after_a_prompt_gets_its_letters_back() -> None:
+    words = _words("ann@devbox:~/src$", "1s", "-1")
+    assert texts(commands(words, lines(words))) == ["ann@devbox:~/src$", "ls", "-l"]
+    words = _words("ann@devbox:$", "cat", "notes.txt")  # bash always shows a directory
+    assert texts(commands(words, lines(words))) == ["ann@devbox:~$", "cat", "notes.txt"]
+
+
+def test_digits_elsewhere_stay_digits() -> None:
+    # No prompt before them; an option of another command; a number argument.
+    for row in (("1s", "-1"), ("dave@ws7:~$", "head", "-1", "log.txt"),
+                ("dave@ws7:~$", "sleep", "15")):
+        words = _words(*row)
+        assert texts(commands(words, lines(words))) == list(row)

@@ -1,4 +1,5 @@
-"""The file mode of an ``ls -l`` row, read from its pixels.
+"""Terminal text: the file mode of an ``ls -l`` row read from its pixels (``modes``), and
+the command typed after a shell prompt (``commands``).
 
 Tesseract reads a mode's run of letters and dashes in a terminal font badly: "“ruc",
 "TPWXP" "XP" "HX", "-IWw-I--1r--" (twelve places), a run of dashes boxed apart. Yet a mode
@@ -7,6 +8,11 @@ place allows (``rwx`` by place, ``d`` or ``-`` first), so a dash or a letter is 
 to be seen: a dash is a flat mark at mid-height, a letter is taller. Rows are recognised by
 their shape (a mode-like first token, then a link count, and a month name further on), so
 no other text is touched.
+
+After a prompt ("ann@devbox:~/src$") comes a command and its options, where Tesseract's
+language model prefers digits: "1s" for ``ls``, "-1" for ``-l``, and a prompt's ``~`` gets
+lost (":$"). A command never starts with a digit, bash's prompt always shows a directory,
+and of ``ls``'s options ``-l`` is the one typed (``-1`` exists, but lists one name a line).
 """
 
 from __future__ import annotations
@@ -113,4 +119,39 @@ def modes(words: list[OcrWord], ink: np.ndarray, lines: list[list[OcrWord]]) -> 
     return [w for w in words if id(w) not in replaced] + added
 
 
-__all__ = ["modes"]
+_PROMPT = re.compile(r"^[\w.-]+@[\w.-]+:(\S*)[$#]$")
+_COMMAND = re.compile(r"^1[a-z]+$")
+_OPTION = re.compile(r"^-[a-z1]*1[a-z1]*$")
+
+
+def commands(words: list[OcrWord], lines: list[list[OcrWord]]) -> list[OcrWord]:
+    """``words`` with each prompt's lost ``~`` and the digits read for letters in the command
+    after it put right (``lines``: the words by line, left to right)."""
+    fixed: dict[int, OcrWord] = {}
+    for line in lines:
+        for i, w in enumerate(line):
+            m = _PROMPT.match(w.text)
+            if m is None:
+                continue
+            if m.group(1) == "":
+                fixed[id(w)] = _with_text(w, w.text[:-1] + "~" + w.text[-1])
+            rest = line[i + 1:]
+            if not rest:
+                break
+            command = rest[0].text
+            if _COMMAND.match(command):
+                command = "l" + command[1:]
+                fixed[id(rest[0])] = _with_text(rest[0], command)
+            if command == "ls":
+                for opt in rest[1:]:
+                    if _OPTION.match(opt.text):
+                        fixed[id(opt)] = _with_text(opt, opt.text.replace("1", "l"))
+            break
+    return [fixed.get(id(w), w) for w in words]
+
+
+def _with_text(w: OcrWord, text: str) -> OcrWord:
+    return OcrWord(text, w.box, w.confidence, w.line)
+
+
+__all__ = ["commands", "modes"]
