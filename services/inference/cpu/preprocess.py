@@ -83,6 +83,7 @@ def find_blobs(gray: np.ndarray, maps: tuple[np.ndarray, np.ndarray] | None = No
     ink *= 255
     merged = cv2.dilate(ink, _MERGE_KERNEL)
     blobs = []
+    flat = []
     for x, y, w, h in _component_boxes(merged):
         # Text: a few pixels to a few dozen tall. (Bold digits merge into solid blocks, so fill
         # ratio says nothing; flat fills never reach here anyway; the dilation makes every
@@ -95,10 +96,30 @@ def find_blobs(gray: np.ndarray, maps: tuple[np.ndarray, np.ndarray] | None = No
             blobs.extend(_split_rows(gray, x, y, w, h))
             continue
         if h < 5:
+            flat.append(Blob(x, y, w, h))
             continue
         blobs.append(Blob(x, y, w, h))
+    blobs += _spaced_dashes(flat, blobs)
     blobs.sort(key=lambda b: (b.y, b.x))  # reading order, whatever order tracing found
     return blobs, ink
+
+
+def _spaced_dashes(flat: list[Blob], blobs: list[Blob]) -> list[Blob]:
+    """Flat marks at mid-height between two text blobs of one row, a space or so from each
+    ("notes.txt - Files"): dashes, as blobs of their neighbours' rows."""
+    out = []
+    for d in flat:
+        if not 4 <= d.width <= 40:
+            continue
+        mid = d.y + d.height / 2
+        row = [b for b in blobs if b.y + 0.25 * b.height <= mid <= b.y + 0.8 * b.height
+               and d.width <= 1.5 * b.height]
+        left = [b for b in row if 0 <= d.x - (b.x + b.width) <= 1.5 * b.height]
+        right = [b for b in row if 0 <= b.x - (d.x + d.width) <= 1.5 * b.height]
+        if left and right:
+            near = min(left, key=lambda b: d.x - (b.x + b.width))
+            out.append(Blob(d.x, near.y, d.width, near.height))
+    return out
 
 
 def _split_rows(gray: np.ndarray, x: int, y: int, w: int, h: int) -> list[Blob]:

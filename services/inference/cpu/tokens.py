@@ -480,7 +480,8 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray, faint: np.ndarray) -> str
     # A hyphen read at the inner end of a word ("Test" "-thesis-archive.csv", "sample-"
     # "forecast.json") with less than a space beside it: a spaced dash is a word of its own,
     # and "-68.3%" after a word is a negative number.
-    hyphen = (a.text[-1] == "-" and b.text[0].isalnum()) or \
+    # A lone "-" is a spaced dash ("notes.txt - Files"), never a name's hyphen.
+    hyphen = (a.text[-1] == "-" and len(a.text) > 1 and b.text[0].isalnum()) or \
         (b.text[0] == "-" and len(b.text) > 1 and b.text[1].isalpha() and a.text[-1].isalnum())
     return "" if hyphen and (gap <= 0.3 * lh or within_cell) else None
 

@@ -10,6 +10,7 @@ from services.inference.cpu.preprocess import (
     _component_boxes,
     _drop_isolated_uprights,
     find_blobs,
+    prepare,
     to_gray,
 )
 from services.inference.testing.screens import generate_screens
@@ -62,7 +63,6 @@ def _list_box(rows: list[str], size: int = 13) -> tuple[np.ndarray, int, int]:
 
 
 def test_packed_list_rows_keep_their_dots_and_underscores_and_lose_the_border() -> None:
-    from services.inference.cpu.preprocess import prepare
 
     rows = ["__init__.py", "Index_sample_agenda.xlsx", "budget-banner.docx", "Dockerfile",
             "utils_forecast_copy.7z", "old.letter.md", "print_list.txt", "figure_ij.jpg"]
@@ -80,3 +80,21 @@ def test_packed_list_rows_keep_their_dots_and_underscores_and_lose_the_border() 
     # Painted dark-on-white, the border next to the first letters stays white.
     assert (prepared.page[lines[0].y:lines[-1].y + lines[-1].height, border - 1:border + 2]
             > 200).all()
+
+
+def test_a_dash_standing_a_space_from_both_words_is_a_blob_of_its_row() -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    fnt = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 14)
+    img = Image.new("RGB", (300, 30), (240, 240, 240))
+    # A title bar's spacing: wider than the blob merge bridges.
+    ImageDraw.Draw(img).text((10, 8), "notes.txt   -   Files", font=fnt, fill=(20, 20, 20))
+    dash_x = 10 + fnt.getlength("notes.txt   ")
+    blobs = prepare(np.asarray(img)).blobs
+    dash = [b for b in blobs if b.x <= dash_x + 2 and dash_x + 3 <= b.x + b.width
+            and b.width < 12]
+    assert len(dash) == 1 and dash[0].height >= 8  # the row's height, not the dash's
+    # A flat rule alone (no words beside it) stays out.
+    img = Image.new("RGB", (300, 30), (240, 240, 240))
+    ImageDraw.Draw(img).line((100, 15, 106, 15), fill=(20, 20, 20))
+    assert prepare(np.asarray(img)).blobs == []

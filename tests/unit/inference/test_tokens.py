@@ -341,3 +341,12 @@ def test_path_and_url_look_alikes() -> None:
 def test_a_list_box_edge_read_as_a_bar_before_a_name_is_dropped() -> None:
     page, words = _one_word("Forecast_final.ts", "|Forecast_final.ts")
     assert texts(repair(words, page)) == ["Forecast_final.ts"]
+
+
+def test_a_lone_dash_between_words_is_no_hyphen() -> None:
+    page, words = page_and_words("notes.txt - Files", ["notes.txt", "-", "Files"])
+    # Tesseract boxes the dash a little wide: less than a third of the line from "Files",
+    # as close as a hyphen read at a word's end ("sample-" "forecast.json").
+    x, y, w, h = words[1].box
+    words[1] = OcrWord("-", (x, y, w + 2, h), 0.9, 0)
+    assert texts(repair(words, page)) == ["notes.txt", "-", "Files"]
