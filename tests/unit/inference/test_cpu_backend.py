@@ -18,6 +18,7 @@ from services.inference.cpu.backend import (
     CpuOptions,
     _bands,
     _blob_cost,
+    _inked,
     _unread_stretches,
 )
 from services.inference.cpu.engines import OcrWord
@@ -209,3 +210,10 @@ def test_letters_tesseract_dropped_before_a_mark_rejoin_their_word(
     assert {t for t, _ in tentative} >= {"g"}
     kept = _joined_only(tokens.repair(words, prepared.page), tentative)
     assert sorted(w.text for w in kept) == ["g.smith", "smith"]
+
+
+def test_a_blob_is_read_again_from_its_inks_rows_and_columns_only() -> None:
+    ink = np.zeros((40, 120), bool)
+    ink[12:24, 20:90] = True  # the text of a field whose border the page has lost
+    assert _inked(Blob(5, 3, 110, 34), ink) == Blob(20, 12, 70, 12)
+    assert _inked(Blob(100, 30, 10, 5), ink) == Blob(100, 30, 10, 5)  # no ink: as it was
