@@ -283,6 +283,8 @@ class CpuBackend:
             old_conf = min((w.confidence for w in inside), default=0.0)
             if not text.strip() or conf < max(0.5, old_conf):
                 continue
+            if 3 * len(text.strip()) <= sum(len(w.text) for w in inside):
+                continue  # a fraction of what Tesseract read there ("e" for a whole line)
             if kind == "gap" and not _NUMBER.match(text.strip()):
                 if _LETTERS.match(text.strip()):
                     # A stretch is its ink's exact extent; words are boxed with a pixel

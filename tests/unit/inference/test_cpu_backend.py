@@ -217,3 +217,25 @@ def test_a_blob_is_read_again_from_its_inks_rows_and_columns_only() -> None:
     ink[12:24, 20:90] = True  # the text of a field whose border the page has lost
     assert _inked(Blob(5, 3, 110, 34), ink) == Blob(20, 12, 70, 12)
     assert _inked(Blob(100, 30, 10, 5), ink) == Blob(100, 30, 10, 5)  # no ink: as it was
+
+
+def test_a_second_reading_of_a_fraction_of_what_tesseract_read_is_not_taken(
+        backend: CpuBackend) -> None:
+    rgb, _xs = _drawn("li.wei@mail.example.net")
+    prepared = prepare(rgb)
+    blob = max(prepared.blobs, key=lambda b: b.width)
+    # Tesseract unsure of the whole line (so PP-OCR reads the blob again).
+    read = [OcrWord("li.wei@mail.example.net", blob.box, 0.3, 0)]
+
+    class OneLetter:  # PP-OCR sure of a single letter for the whole line
+        def recognize_crops(self, crops):
+            return [("e", 0.99)] * len(crops)
+
+    saved, backend._rapid = backend._rapid, OneLetter()
+    backend.clear_caches()
+    try:
+        words, _tentative = backend._second_opinion(rgb, prepared, read, 1)
+    finally:
+        backend._rapid = saved
+        backend.clear_caches()
+    assert [w.text for w in words] == ["li.wei@mail.example.net"]
