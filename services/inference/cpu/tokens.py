@@ -214,7 +214,7 @@ def _fix_terminal_marks(w: OcrWord, ink: np.ndarray) -> OcrWord:
     is (a dot sits on the baseline, a comma's tail hangs below it; a colon is two dots), or
     is a shape nothing else has ("://", a prompt's ":~$", a token's second "@")."""
     text = w.text
-    if not any(ch in text for ch in ',3"?@\u201c\u201d\u00b0fJjl'):
+    if not any(ch in text for ch in ',3"?@\u201c\u201d\u00b0fJjlIn|'):
         return w
     chars = list(text)
     marks: list[tuple[int, int, int, int]] | None = None  # the word's, once one is needed
@@ -236,9 +236,11 @@ def _fix_terminal_marks(w: OcrWord, ink: np.ndarray) -> OcrWord:
     # most, so a second one between a dash or digit and a digit is that zero.
     if "@" in fixed:
         fixed = _dotted_zeros(fixed)
-    # The root slash of an absolute path read as a letter: "fhome/ann", "Jvar/log".
-    fixed = re.sub(r"^[fJjl](?=(home|usr|var|etc|opt|tmp|srv|mnt|media|root|proc)/)", "/",
+    # The root slash of an absolute path read as a letter: "fhome/ann", "Jvar/log",
+    # "Ivar/log"; and the h of /home read as n ("/nome/carol": no such root exists).
+    fixed = re.sub(r"^[fJjlI|](?=(home|usr|var|etc|opt|tmp|srv|mnt|media|root|proc)/)", "/",
                    fixed)
+    fixed = re.sub(r"^/nome/", "/home/", fixed)
     if fixed == text:
         return w
     return OcrWord(fixed, w.box, w.confidence, w.line)

@@ -250,6 +250,12 @@ def test_more_terminal_marks_a_root_slash_and_a_comma_before_an_extension() -> N
     assert texts(repair(words, page)) == ["/home/carol/Music"]
     page, words = _one_word("fhomework", "fhomework")  # no path: a word stays
     assert texts(repair(words, page)) == ["fhomework"]
+    page, words = _one_word("/var/log/syslog", "Ivar/log/syslog")  # a field's sans font
+    assert texts(repair(words, page)) == ["/var/log/syslog"]
+    page, words = _one_word("/home/carol/Desktop", "/nome/carol/Desktop")
+    assert texts(repair(words, page)) == ["/home/carol/Desktop"]
+    page, words = _one_word("Images/photo.png", "Images/photo.png")  # not a root
+    assert texts(repair(words, page)) == ["Images/photo.png"]
     page, words = _one_word("ann@devbox:~$", "ann@devbox:\u201c$")
     assert texts(repair(words, page)) == ["ann@devbox:~$"]
     page, words = page_and_words("table.js", ["table,", "js"])
