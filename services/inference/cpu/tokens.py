@@ -28,6 +28,8 @@ evaluation set's tune split (``testing/desktop_screens.py``) its misses were mos
 - in paths and URLs a step's "/" read as a quote, a host's "www" read "ww" or "vwww";
 - a dot file's dot read as a dash ("-gitignore"): put back when the pixels hold a baseline
   dot there;
+- inside a file name, a version or quarter tag's digits read as look-alikes ("_vi.",
+  "vll", "vl0", "vS", "Qi") and Python's dunder files with an underscore lost ("_init_.py");
 - ``l`` read as ``!`` or ``i``/``1`` and ``o`` as ``0`` in a file extension: "index.htm!",
   "config.tom!", "Client.xisx", "report.0ds": the part after the last dot is mapped back when
   it becomes a common extension (``EXTENSIONS``, a general list, larger than the generator's).
@@ -97,6 +99,7 @@ def _repair_word(w: OcrWord, ink: np.ndarray) -> OcrWord:
     w = _restore_decimal_point(w, ink)
     w = _leading_dot(w, ink)
     w = _fix_extension(w)
+    w = _fix_name_tags(w)
     return _fix_time(w)
 
 
@@ -711,3 +714,24 @@ def _fix_extension(w: OcrWord) -> OcrWord:
             fixed = fixed.upper() if ext.isupper() else fixed
         return OcrWord(text[:dot + 1] + fixed, w.box, w.confidence, w.line)
     return w
+
+
+# Inside a file name (a part between separators, before its extension): a version tag
+# ("v1", "v10") or a quarter ("Q1") whose digits were read as look-alikes ("vi", "vl0",
+# "vS", "Qi"), and Python's dunder files with an underscore lost ("_init_.py").
+_VERSION_TAG = re.compile(r"(?<=[_.-])v([0-9ilI|SO]+)(?=[_.-])")
+_QUARTER_TAG = re.compile(r"(?<=[_.-])Q[ilI|](?=[_.-])")
+_TAG_DIGITS = str.maketrans({"i": "1", "l": "1", "I": "1", "|": "1", "S": "5", "O": "0"})
+_DUNDER = re.compile(r"^_{1,2}(init|main)_{1,2}\.py$")
+
+
+def _fix_name_tags(w: OcrWord) -> OcrWord:
+    text = w.text
+    dot = text.rfind(".")
+    if dot <= 0 or text[dot + 1:].lower() not in EXTENSIONS:
+        return w
+    fixed = _DUNDER.sub(r"__\1__.py", text)
+    fixed = _VERSION_TAG.sub(lambda m: "v" + m.group(1).translate(_TAG_DIGITS)
+                             if not m.group(1).isdigit() else m.group(0), fixed)
+    fixed = _QUARTER_TAG.sub("Q1", fixed)
+    return w if fixed == text else OcrWord(fixed, w.box, w.confidence, w.line)

@@ -356,3 +356,18 @@ def test_a_lone_dash_between_words_is_no_hyphen() -> None:
     x, y, w, h = words[1].box
     words[1] = OcrWord("-", (x, y, w + 2, h), 0.9, 0)
     assert texts(repair(words, page)) == ["notes.txt", "-", "Files"]
+
+
+def test_version_and_quarter_tags_and_dunder_files_get_their_digits_and_underscores() -> None:
+    for read, right in (("minutes_vi.css", "minutes_v1.css"), ("Forecast_vll.json",
+                                                                "Forecast_v11.json"),
+                        ("slides-vl0.tar.gz", "slides-v10.tar.gz"), ("draft_vS.docx",
+                                                                     "draft_v5.docx"),
+                        ("release_old_Qi.css", "release_old_Q1.css"),
+                        ("_init_.py", "__init__.py"), ("__main_.py", "__main__.py")):
+        page, words = _one_word(right, read)
+        assert texts(repair(words, page)) == [right], read
+    # Not a tag between separators, or no file name: as read.
+    for text in ("vivid_notes.txt", "Qi", "env_vi", "_init_.pyc2", "Civil_v2.md"):
+        page, words = _one_word(text, text)
+        assert texts(repair(words, page)) == [text]
