@@ -15,7 +15,8 @@ evaluation set's tune split (``testing/desktop_screens.py``) its misses were mos
   after its host, or a comma word before an extension whose comma is a dot in the pixels;
 - a size glued to its unit: "505.4GB" for "505.4 GB": split at the digit/letter change when
   the column profile shows a blank gap as wide as a space there; likewise a path glued to the
-  token before it ("parser.txt/var/log/syslog"), cut before its "/" or "~", and a form label
+  token before it ("parser.txt/var/log/syslog"), cut before its "/" or "~", a path glued to
+  a path ("notes/home/carol") where the gap is over half a character, and a form label
   glued to its value ("Amount:letter.yaml"); a bar or quote read before a path ("|/home/ann")
   or a bar before a name (a list box's edge) is dropped;
 - in terminal fonts: "," for "." inside a token (a comma's tail hangs below the baseline),
@@ -679,8 +680,12 @@ def _split_glued(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
         if length < space:
             break
         guess = len(text) * (start + length / 2) / max(1, bw)
+        # A path glued to a path ("notes/home/carol"): only where the gap is a space wide
+        # in the font's own terms (over half a character), as a path's steps never are.
+        wide = length >= 0.6 * bw / len(text)
         cuts = [i for i in range(1, len(text) - 1)
-                if abs(i - guess) <= 3 and (_path_starts(text, i) or _label_ends(text, i))]
+                if abs(i - guess) <= 3 and (_path_starts(text, i) or _label_ends(text, i)
+                                            or (wide and _next_path(text, i)))]
         if cuts:
             return _cut(w, min(cuts, key=lambda i: abs(i - guess)), start, length)
     return [w]
@@ -692,6 +697,12 @@ def _path_starts(text: str, i: int) -> bool:
     before (a prompt's "host:~/src", a drive's "C:/")."""
     return "/" not in text[:i] and "~" not in text[:i] and text[i - 1] != ":" \
         and (text[i] == "~" or (text[i] == "/" and text[i + 1].isalpha()))
+
+
+def _next_path(text: str, i: int) -> bool:
+    """A second absolute path starts at ``i``, right after a path's last name."""
+    return "/" in text[:i] and text[i] == "/" and text[i - 1].isalnum() \
+        and text[i + 1:i + 2].isalpha()
 
 
 def _label_ends(text: str, i: int) -> bool:

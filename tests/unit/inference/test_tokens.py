@@ -371,3 +371,12 @@ def test_version_and_quarter_tags_and_dunder_files_get_their_digits_and_undersco
     for text in ("vivid_notes.txt", "Qi", "env_vi", "_init_.pyc2", "Civil_v2.md"):
         page, words = _one_word(text, text)
         assert texts(repair(words, page)) == [text]
+
+
+def test_a_path_glued_to_a_path_is_cut_at_the_space_and_a_paths_steps_are_not() -> None:
+    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
+        page, words = _one_word("/home/ann/notes /home/bob/src",
+                                "/home/ann/notes/home/bob/src")
+        assert texts(repair(words, page)) == ["/home/ann/notes", "/home/bob/src"]
+        page, words = _one_word("/mnt/backup/home/bob", "/mnt/backup/home/bob")
+        assert texts(repair(words, page)) == ["/mnt/backup/home/bob"]
