@@ -201,9 +201,7 @@ class CpuBackend:
             line_base += (max((w.line for w in band_words), default=-1) + 1)
         words, tentative = self._second_opinion(rgb, prepared, words, line_base)
         words = _joined_only(tokens.repair(words, prepared.page), tentative)
-        lines = tokens.lines(words)
-        words = terminal.commands(terminal.modes(words, prepared.page < tokens.INK_LEVEL, lines),
-                                  lines)
+        words = terminal.repair(words, prepared.page < tokens.INK_LEVEL)
         words = self._confirm_separators(rgb, words)
         return _reading_order([_to_region(w, 0, 0) for w in words])
 

@@ -22,6 +22,7 @@ import re
 import numpy as np
 
 from services.inference.cpu.engines import OcrWord
+from services.inference.cpu.tokens import lines as by_line
 
 _MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
 # Characters Tesseract reads in a mode's cells (the places' letters, look-alikes, dashes).
@@ -154,4 +155,10 @@ def _with_text(w: OcrWord, text: str) -> OcrWord:
     return OcrWord(text, w.box, w.confidence, w.line)
 
 
-__all__ = ["commands", "modes"]
+def repair(words: list[OcrWord], ink: np.ndarray) -> list[OcrWord]:
+    """Both repairs of this module, on words in ``ink``'s (the page's ink mask) pixels."""
+    words = modes(words, ink, by_line(words))
+    return commands(words, by_line(words))
+
+
+__all__ = ["commands", "modes", "repair"]
