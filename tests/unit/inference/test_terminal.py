@@ -5,9 +5,9 @@ from __future__ import annotations
 from services.inference.cpu.engines import OcrWord
 from services.inference.cpu.terminal import commands, modes
 from services.inference.cpu.tokens import INK_LEVEL, lines
-from tests.unit.inference.test_tokens import _font, drawn_in, page_and_words, texts
+from tests.unit.inference.drawn_text import drawn_in, font, page_and_words, texts
 
-MONO = _font("dejavu/DejaVuSansMono.ttf", 14)
+MONO = font("dejavu/DejaVuSansMono.ttf", 14)
 
 
 def _row(text: str, misread: list[str]) -> tuple[list[OcrWord], object]:

@@ -2,56 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageFont
 
 from services.inference.cpu.engines import OcrWord
 from services.inference.cpu.tokens import repair
+from tests.unit.inference.drawn_text import drawn_in, font, one_word, page_and_words, texts
 
-
-def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(f"/usr/share/fonts/truetype/{path}", size)
-
-
-FONT = _font("dejavu/DejaVuSans.ttf", 15)
 DATA = Path(__file__).parent / "data"
-
-
-@contextmanager
-def drawn_in(font: ImageFont.FreeTypeFont) -> Iterator[None]:
-    """Text drawn by the helpers below uses ``font`` inside the block."""
-    global FONT
-    saved, FONT = FONT, font
-    try:
-        yield
-    finally:
-        FONT = saved
-
-
-def page_and_words(text: str, read: list[str]) -> tuple[np.ndarray, list[OcrWord]]:
-    """``text`` drawn black on white; OCR words ``read`` with boxes of the substrings they
-    stand for (found left to right in ``text``, as an OCR engine would box them)."""
-    img = Image.new("L", (600, 40), 255)
-    draw = ImageDraw.Draw(img)
-    draw.text((10, 10), text, font=FONT, fill=0)
-    words, pos = [], 0
-    for token in read:
-        core = token.rstrip("!")  # a misread mark stands for the glyph drawn there
-        start = text.index(core[:3], pos)
-        end = start + len(core)
-        x0 = 10 + FONT.getlength(text[:start])
-        x_left, t, r, b = draw.textbbox((x0, 10), text[start:end], font=FONT)
-        words.append(OcrWord(token, (int(x_left), int(t), int(r - x_left), int(b - t)), 0.9, 0))
-        pos = end
-    return np.asarray(img), words
-
-
-def texts(words: list[OcrWord]) -> list[str]:
-    return [w.text for w in words]
 
 
 def test_a_dropped_dot_or_underscore_rejoins_the_token() -> None:
@@ -97,14 +57,14 @@ def test_confused_extensions_are_mapped_back_and_other_words_are_not() -> None:
 
 
 def test_monospaced_times_and_names_rejoin_at_the_colon_and_dot() -> None:
-    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
+    with drawn_in(font("dejavu/DejaVuSansMono.ttf", 14)):
         page, words = page_and_words("13:59 slides.final.rs", ["13", "59", "slides",
                                                                "final.rs"])
         assert texts(repair(words, page)) == ["13:59", "slides.final.rs"]
 
 
 def _mono(size: int) -> ImageFont.FreeTypeFont:
-    return _font("noto/NotoSansMono-Regular.ttf", size)
+    return font("noto/NotoSansMono-Regular.ttf", size)
 
 
 def test_a_time_split_into_two_tesseract_lines_rejoins_and_its_letters_become_digits() -> None:
@@ -164,67 +124,58 @@ def test_a_hyphen_read_at_a_word_end_rejoins_but_a_spaced_dash_does_not() -> Non
     assert texts(repair(words, page)) == ["run", "-v", "now"]
 
 
-def _one_word(text: str, read: str) -> tuple[np.ndarray, list[OcrWord]]:
-    """``text`` drawn, read as the single word ``read`` boxed over all of its ink."""
-    img = Image.new("L", (600, 40), 255)
-    draw = ImageDraw.Draw(img)
-    draw.text((10, 10), text, font=FONT, fill=0)
-    left, top, right, bottom = draw.textbbox((10, 10), text, font=FONT)
-    return np.asarray(img), [OcrWord(read, (left, top, right - left, bottom - top), 0.9, 0)]
-
-
 def test_a_path_glued_to_the_token_before_it_is_cut_at_the_space() -> None:
-    page, words = _one_word("parser.txt /var/log/syslog", "parser.txt/var/log/syslog")
+    page, words = one_word("parser.txt /var/log/syslog", "parser.txt/var/log/syslog")
     got = repair(words, page)
     assert texts(got) == ["parser.txt", "/var/log/syslog"]
     assert got[0].box[0] + got[0].box[2] < got[1].box[0]
-    page, words = _one_word("19:59 ~/notes/plan.md", "19:59~/notes/plan.md")
+    page, words = one_word("19:59 ~/notes/plan.md", "19:59~/notes/plan.md")
     assert texts(repair(words, page)) == ["19:59", "~/notes/plan.md"]
     # No space drawn: a path's own steps and a date stay whole.
     for text in ("/home/ann/Pictures/report", "01/05/2019", "docs/report.pdf"):
-        page, words = _one_word(text, text)
+        page, words = one_word(text, text)
         assert texts(repair(words, page)) == [text]
 
 
 def test_a_bar_read_before_a_path_is_dropped() -> None:
-    page, words = _one_word("/home/frank/notes", "|/home/frank/notes")
+    page, words = one_word("/home/frank/notes", "|/home/frank/notes")
     assert texts(repair(words, page)) == ["/home/frank/notes"]
-    page, words = _one_word("|a|b|", "|a|b|")
+    page, words = one_word("|a|b|", "|a|b|")
     assert texts(repair(words, page)) == ["|a|b|"]
 
 
 def test_a_dot_files_dot_read_as_a_dash_is_put_back_and_a_real_dash_stays() -> None:
-    page, words = _one_word(".gitignore", "-gitignore")
+    page, words = one_word(".gitignore", "-gitignore")
     assert texts(repair(words, page)) == [".gitignore"]
-    page, words = _one_word("-verbose", "-verbose")
+    page, words = one_word("-verbose", "-verbose")
     assert texts(repair(words, page)) == ["-verbose"]
 
 
 def test_a_file_mode_read_with_look_alikes_snaps_to_its_places() -> None:
-    page, words = _one_word("-rw------- drwxr-xr-x", "-IW-------")
+    page, words = one_word("-rw------- drwxr-xr-x", "-IW-------")
     assert texts(repair(words[:1], page)) == ["-rw-------"]
     for text in ("-rw-r--r--", "Hello-World", "-IWXIWXIWX"):  # right, not a mode, all wrong
-        page, words = _one_word(text, text)
+        page, words = one_word(text, text)
         assert texts(repair(words, page)) == [text]
-    page, words = _one_word("drwxr-xr-x", "druxr-xr-x")  # a terminal's w read as u
+    page, words = one_word("drwxr-xr-x", "druxr-xr-x")  # a terminal's w read as u
     assert texts(repair(words, page)) == ["drwxr-xr-x"]
 
 
 def test_a_file_mode_cut_before_its_run_of_dashes_rejoins() -> None:
-    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
+    with drawn_in(font("dejavu/DejaVuSansMono.ttf", 14)):
         page, words = page_and_words("-rw------- 1 ann", ["-rw", "-------", "1", "ann"])
     # Tesseract boxes the run of dashes only as tall as a dash, and is unsure of "-Tw".
     words[0] = OcrWord("-Tw", words[0].box, 0.26, 0)
     assert texts(repair(words, page)) == ["-rw-------", "1", "ann"]
     # Two modes a space apart stay two.
-    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
+    with drawn_in(font("dejavu/DejaVuSansMono.ttf", 14)):
         page, words = page_and_words("-rw ------- x", ["-rw", "-------", "x"])
     assert texts(repair(words, page)) == ["-rw", "-------", "x"]
 
 
 def test_a_shell_prompt_stays_whole_and_rejoins_after_its_host() -> None:
-    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
-        page, words = _one_word("ann@devbox:~/src$", "ann@devbox:~/src$")
+    with drawn_in(font("dejavu/DejaVuSansMono.ttf", 14)):
+        page, words = one_word("ann@devbox:~/src$", "ann@devbox:~/src$")
         assert texts(repair(words, page)) == ["ann@devbox:~/src$"]
         page, words = page_and_words("ann@devbox:~/src$", ["ann@devbox:", "~/src$"])
         assert texts(repair(words, page)) == ["ann@devbox:~/src$"]
@@ -233,30 +184,30 @@ def test_a_shell_prompt_stays_whole_and_rejoins_after_its_host() -> None:
 
 
 def test_terminal_marks_are_read_back_from_their_shapes() -> None:
-    page, words = _one_word("example.com", "example,com")
+    page, words = one_word("example.com", "example,com")
     assert texts(repair(words, page)) == ["example.com"]
-    page, words = _one_word("red,green", "red,green")  # a real comma: its tail hangs low
+    page, words = one_word("red,green", "red,green")  # a real comma: its tail hangs low
     assert texts(repair(words, page)) == ["red,green"]
-    page, words = _one_word("19:19", "19319")
+    page, words = one_word("19:19", "19319")
     assert texts(repair(words, page)) == ["19:19"]
-    page, words = _one_word("19319", "19319")
+    page, words = one_word("19319", "19319")
     assert texts(repair(words, page)) == ["19319"]
-    page, words = _one_word("https://x.org", "https3//x.org")
+    page, words = one_word("https://x.org", "https3//x.org")
     assert texts(repair(words, page)) == ["https://x.org"]
 
 
 def test_more_terminal_marks_a_root_slash_and_a_comma_before_an_extension() -> None:
-    page, words = _one_word("/home/carol/Music", "fhome/carol/Music")
+    page, words = one_word("/home/carol/Music", "fhome/carol/Music")
     assert texts(repair(words, page)) == ["/home/carol/Music"]
-    page, words = _one_word("fhomework", "fhomework")  # no path: a word stays
+    page, words = one_word("fhomework", "fhomework")  # no path: a word stays
     assert texts(repair(words, page)) == ["fhomework"]
-    page, words = _one_word("/var/log/syslog", "Ivar/log/syslog")  # a field's sans font
+    page, words = one_word("/var/log/syslog", "Ivar/log/syslog")  # a field's sans font
     assert texts(repair(words, page)) == ["/var/log/syslog"]
-    page, words = _one_word("/home/carol/Desktop", "/nome/carol/Desktop")
+    page, words = one_word("/home/carol/Desktop", "/nome/carol/Desktop")
     assert texts(repair(words, page)) == ["/home/carol/Desktop"]
-    page, words = _one_word("Images/photo.png", "Images/photo.png")  # not a root
+    page, words = one_word("Images/photo.png", "Images/photo.png")  # not a root
     assert texts(repair(words, page)) == ["Images/photo.png"]
-    page, words = _one_word("ann@devbox:~$", "ann@devbox:\u201c$")
+    page, words = one_word("ann@devbox:~$", "ann@devbox:\u201c$")
     assert texts(repair(words, page)) == ["ann@devbox:~$"]
     page, words = page_and_words("table.js", ["table,", "js"])
     assert texts(repair(words, page)) == ["table.js"]
@@ -265,7 +216,7 @@ def test_more_terminal_marks_a_root_slash_and_a_comma_before_an_extension() -> N
 
 
 def test_a_monospaced_underscore_filling_its_cell_rejoins_the_name() -> None:
-    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
+    with drawn_in(font("dejavu/DejaVuSansMono.ttf", 14)):
         page, words = page_and_words("o_brien notes_backup", ["o", "brien", "notes",
                                                               "backup"])
         # As Tesseract boxes them: the dropped underscore inside the next word's box.
@@ -278,14 +229,14 @@ def test_a_monospaced_underscore_filling_its_cell_rejoins_the_name() -> None:
 
 
 def test_a_second_at_sign_between_digits_is_a_dotted_zero() -> None:
-    page, words = _one_word("ann@build-01:~$", "ann@build-@1:~$")
+    page, words = one_word("ann@build-01:~$", "ann@build-@1:~$")
     assert texts(repair(words, page)) == ["ann@build-01:~$"]
-    page, words = _one_word("ann@build-1", "ann@build-1")
+    page, words = one_word("ann@build-1", "ann@build-1")
     assert texts(repair(words, page)) == ["ann@build-1"]
 
 
 def test_numbers_cut_at_a_monospaced_colon_or_group_comma_rejoin() -> None:
-    with drawn_in(_font("croscore/Cousine-Regular.ttf", 10)):
+    with drawn_in(font("croscore/Cousine-Regular.ttf", 10)):
         page, words = page_and_words("14:57", ["14", "57"])
         assert texts(repair(words, page)) == ["14:57"]
         page, words = page_and_words("23,629 $5,927.32", ["23,", "629", "$5,", "927.32"])
@@ -295,7 +246,7 @@ def test_numbers_cut_at_a_monospaced_colon_or_group_comma_rejoin() -> None:
 
 
 def test_monospaced_names_cut_at_a_mark_rejoin_and_spaced_words_do_not() -> None:
-    with drawn_in(_font("croscore/Cousine-Regular.ttf", 12)):
+    with drawn_in(font("croscore/Cousine-Regular.ttf", 12)):
         page, words = page_and_words("Minutes_export.pdf helper-sales.svg",
                                      ["Minutes_export.", "pdf", "helper", "-sales.svg"])
         assert texts(repair(words, page)) == ["Minutes_export.pdf", "helper-sales.svg"]
@@ -309,28 +260,28 @@ def test_dotted_zeros_read_as_at_signs_in_numbers_and_names() -> None:
     for read, truth in (("@1:50", "01:50"), ("32@.@", "320.0"), ("2025-@3-15", "2025-03-15"),
                         ("chapter-2@25.svg", "chapter-2025.svg"), ("ann@example.org", None),
                         ("ann2@3com.net", "ann2@3com.net")):
-        page, words = _one_word(truth or read, read)
+        page, words = one_word(truth or read, read)
         assert texts(repair(words, page)) == [truth or read], read
 
 
 def test_a_decimal_point_dropped_inside_a_number_is_put_back_from_the_pixels() -> None:
-    page, words = _one_word("164.8", "1648")
+    page, words = one_word("164.8", "1648")
     assert texts(repair(words, page)) == ["164.8"]
-    page, words = _one_word("1648", "1648")  # no dot drawn: the number stays
+    page, words = one_word("1648", "1648")  # no dot drawn: the number stays
     assert texts(repair(words, page)) == ["1648"]
 
 
 def test_a_form_label_glued_to_its_value_is_cut_after_the_colon() -> None:
-    page, words = _one_word("Amount:    letter.yaml", "Amount:letter.yaml")
+    page, words = one_word("Amount:    letter.yaml", "Amount:letter.yaml")
     assert texts(repair(words, page)) == ["Amount:", "letter.yaml"]
-    page, words = _one_word("Amount:letter.yaml", "Amount:letter.yaml")  # no space drawn
+    page, words = one_word("Amount:letter.yaml", "Amount:letter.yaml")  # no space drawn
     assert texts(repair(words, page)) == ["Amount:letter.yaml"]
-    page, words = _one_word("https://x.org", "https://x.org")
+    page, words = one_word("https://x.org", "https://x.org")
     assert texts(repair(words, page)) == ["https://x.org"]
 
 
 def test_a_url_scheme_is_no_form_label() -> None:
-    page, words = _one_word("http:    //docs.example.com", "http://docs.example.com")
+    page, words = one_word("http:    //docs.example.com", "http://docs.example.com")
     assert texts(repair(words, page)) == ["http://docs.example.com"]
 
 
@@ -340,12 +291,12 @@ def test_path_and_url_look_alikes() -> None:
                         ("http://vwww.example.org/notes", "http://www.example.org/notes"),
                         ("https://ww.example.org/a/b", "https://www.example.org/a/b"),
                         ("it\u2019s", "it\u2019s"), ("http://w3.org/a/b", "http://w3.org/a/b")):
-        page, words = _one_word(truth, read)
+        page, words = one_word(truth, read)
         assert texts(repair(words, page)) == [truth], read
 
 
 def test_a_list_box_edge_read_as_a_bar_before_a_name_is_dropped() -> None:
-    page, words = _one_word("Forecast_final.ts", "|Forecast_final.ts")
+    page, words = one_word("Forecast_final.ts", "|Forecast_final.ts")
     assert texts(repair(words, page)) == ["Forecast_final.ts"]
 
 
@@ -365,18 +316,18 @@ def test_version_and_quarter_tags_and_dunder_files_get_their_digits_and_undersco
                                                                      "draft_v5.docx"),
                         ("release_old_Qi.css", "release_old_Q1.css"),
                         ("_init_.py", "__init__.py"), ("__main_.py", "__main__.py")):
-        page, words = _one_word(right, read)
+        page, words = one_word(right, read)
         assert texts(repair(words, page)) == [right], read
     # Not a tag between separators, or no file name: as read.
     for text in ("vivid_notes.txt", "Qi", "env_vi", "_init_.pyc2", "Civil_v2.md"):
-        page, words = _one_word(text, text)
+        page, words = one_word(text, text)
         assert texts(repair(words, page)) == [text]
 
 
 def test_a_path_glued_to_a_path_is_cut_at_the_space_and_a_paths_steps_are_not() -> None:
-    with drawn_in(_font("dejavu/DejaVuSansMono.ttf", 14)):
-        page, words = _one_word("/home/ann/notes /home/bob/src",
+    with drawn_in(font("dejavu/DejaVuSansMono.ttf", 14)):
+        page, words = one_word("/home/ann/notes /home/bob/src",
                                 "/home/ann/notes/home/bob/src")
         assert texts(repair(words, page)) == ["/home/ann/notes", "/home/bob/src"]
-        page, words = _one_word("/mnt/backup/home/bob", "/mnt/backup/home/bob")
+        page, words = one_word("/mnt/backup/home/bob", "/mnt/backup/home/bob")
         assert texts(repair(words, page)) == ["/mnt/backup/home/bob"]
