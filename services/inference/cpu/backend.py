@@ -199,9 +199,10 @@ class CpuBackend:
                                               max(1, round(bw / scale)), max(1, round(bh / scale))),
                                      w.confidence, w.line + line_base))
             line_base += (max((w.line for w in band_words), default=-1) + 1)
-        words, tentative = self._second_opinion(rgb, prepared, words, line_base)
+        ink = prepared.page < tokens.INK_LEVEL
+        words, tentative = self._second_opinion(rgb, prepared, ink, words, line_base)
         words = _joined_only(tokens.repair(words, prepared.page), tentative)
-        words = terminal.repair(words, prepared.page < tokens.INK_LEVEL)
+        words = terminal.repair(words, ink)
         words = self._confirm_separators(rgb, words)
         return _reading_order([_to_region(w, 0, 0) for w in words])
 
@@ -232,21 +233,20 @@ class CpuBackend:
         return preprocess.prepare(rgb)
 
     def _second_opinion(self, rgb: np.ndarray, prepared: preprocess.Prepared,
-                        words: list[OcrWord], line_base: int
-                        ) -> tuple[list[OcrWord], set[tuple[str, tuple[int, int, int, int]]]]:
+                        ink: np.ndarray, words: list[OcrWord], line_base: int
+                        ) -> tuple[list[OcrWord], _Tentative]:
         """PP-OCR reads the blobs Tesseract left uncovered or was unsure about, and the
         stretches of ink inside a read blob that no word covers: where those read as a
         number (a day or link count Tesseract dropped from an ``ls -l`` row, the decimals of
         "128.3"), it is added; a stretch read as a few letters ("j" of "j.smith") is added
         as *tentative* (returned apart, as (text, box)): the caller keeps it only if a repair
-        joins it to its neighbour."""
+        joins it to its neighbour. ``ink``: the page's ink mask."""
         o = self.options
-        tentative: set[tuple[str, tuple[int, int, int, int]]] = set()
+        tentative: _Tentative = set()
         if self._rapid is None or o.max_fallback_crops <= 0:
             return words, tentative
         todo: list[_Job] = []  # (kind, blob, the words it replaces)
         gaps: list[_Job] = []
-        ink = prepared.page < tokens.INK_LEVEL
         for blob in prepared.blobs:
             inside = [w for w in words if _center_in(w.box, blob.box)]
             crossing = [w for w in words if _y_overlaps(w.box, blob.box)
@@ -440,6 +440,8 @@ def _to_region(w: OcrWord, dx: int, dy: int, line_offset: int = 0) -> TextRegion
 
 
 _Job = tuple[str, preprocess.Blob, list[OcrWord]]
+# Words a repair must join to a neighbour to be kept, as (text, box).
+_Tentative = set[tuple[str, tuple[int, int, int, int]]]
 
 
 def _within_budget(todo: list[_Job], crops: int, columns: int) -> list[_Job]:
@@ -501,8 +503,7 @@ def _unread_stretches(blob: preprocess.Blob, words: list[OcrWord],
     return out
 
 
-def _joined_only(words: list[OcrWord], tentative: set[tuple[str, tuple[int, int, int, int]]]
-                 ) -> list[OcrWord]:
+def _joined_only(words: list[OcrWord], tentative: _Tentative) -> list[OcrWord]:
     """Letters read from an unread stretch count only as part of a token the repairs joined
     them into ("j" + "." + "smith"): alone they were PP-OCR's guess."""
     return [w for w in words if (w.text, w.box) not in tentative]

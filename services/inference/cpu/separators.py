@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import reduce
 
 from services.inference.cpu.engines import OcrWord
-from services.inference.cpu.tokens import EXTENSIONS
+from services.inference.cpu.tokens import EXTENSIONS, pair_height, union
 
 _SEPARATORS = "._-"
 # A word whose tail is an extension with no dot before it ("Exportcsv", "copyjson").
@@ -29,8 +30,8 @@ MIN_CONFIDENCE = 0.9
 
 @dataclass(frozen=True)
 class Candidate:
-    """Adjacent words of one line (``first``..``last`` in their line) that may be one file
-    name, and the box to read again."""
+    """Adjacent words of one line, left to right, that may be one file name, and the box
+    around them to read again."""
 
     words: tuple[OcrWord, ...]
     box: tuple[int, int, int, int]
@@ -57,15 +58,14 @@ def candidates(line: list[OcrWord]) -> list[Candidate]:
         # An icon beside a name reads as a mark or two ("e", "®0"): no name starts there.
         while _starts_name(line[i].text) and i + len(run) < len(line):
             a, b = run[-1], line[i + len(run)]
-            lh = max(a.box[1] + a.box[3], b.box[1] + b.box[3]) - min(a.box[1], b.box[1])
-            if b.box[0] - (a.box[0] + a.box[2]) > _MAX_GAP * lh:
+            if b.box[0] - (a.box[0] + a.box[2]) > _MAX_GAP * pair_height(a, b):
                 break
             run.append(b)
         # The shortest run ending in an extension, from its first word.
         end = next((k for k in range(1, len(run)) if _extension(run[k].text)), None)
         if end is not None:
             parts = tuple(run[:end + 1])
-            out.append(Candidate(parts, _union([w.box for w in parts])))
+            out.append(Candidate(parts, reduce(union, (w.box for w in parts))))
             i += end + 1
             continue
         w = line[i]
@@ -97,10 +97,9 @@ def confirmed(parts: tuple[OcrWord, ...], reading: str) -> str | None:
         while at < len(got) and got[at] in _SEPARATORS and got[at] not in b.text[:1]:
             added += 1  # a separator PP-OCR added at this cut
             at += 1
-        lh = max(a.box[1] + a.box[3], b.box[1] + b.box[3]) - min(a.box[1], b.box[1])
         beside = got[at - 1:at + 1]
         if not any(ch in _SEPARATORS for ch in beside) \
-                and b.box[0] - (a.box[0] + a.box[2]) > 0.2 * lh:
+                and b.box[0] - (a.box[0] + a.box[2]) > 0.2 * pair_height(a, b):
             return None  # two words PP-OCR ran together
     return got
 
@@ -122,14 +121,6 @@ def _align(text: str, reading: str, cuts: set[int] | None) -> str | None:
         else:
             return None
     return "".join(out) if i == len(text) else None
-
-
-def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
-    x0 = min(b[0] for b in boxes)
-    y0 = min(b[1] for b in boxes)
-    x1 = max(b[0] + b[2] for b in boxes)
-    y1 = max(b[1] + b[3] for b in boxes)
-    return (x0, y0, x1 - x0, y1 - y0)
 
 
 __all__ = ["MIN_CONFIDENCE", "Candidate", "candidates", "confirmed"]

@@ -18,6 +18,7 @@ and of ``ls``'s options ``-l`` is the one typed (``-1`` exists, but lists one na
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 
@@ -135,24 +136,20 @@ def commands(words: list[OcrWord], lines: list[list[OcrWord]]) -> list[OcrWord]:
             if m is None:
                 continue
             if m.group(1) == "":
-                fixed[id(w)] = _with_text(w, w.text[:-1] + "~" + w.text[-1])
+                fixed[id(w)] = replace(w, text=w.text[:-1] + "~" + w.text[-1])
             rest = line[i + 1:]
             if not rest:
                 break
             command = rest[0].text
             if _COMMAND.match(command):
                 command = "l" + command[1:]
-                fixed[id(rest[0])] = _with_text(rest[0], command)
+                fixed[id(rest[0])] = replace(rest[0], text=command)
             if command == "ls":
                 for opt in rest[1:]:
                     if _OPTION.match(opt.text):
-                        fixed[id(opt)] = _with_text(opt, opt.text.replace("1", "l"))
+                        fixed[id(opt)] = replace(opt, text=opt.text.replace("1", "l"))
             break
     return [fixed.get(id(w), w) for w in words]
-
-
-def _with_text(w: OcrWord, text: str) -> OcrWord:
-    return OcrWord(text, w.box, w.confidence, w.line)
 
 
 def repair(words: list[OcrWord], ink: np.ndarray) -> list[OcrWord]:

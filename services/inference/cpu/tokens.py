@@ -508,6 +508,11 @@ def _faint_height(faint: np.ndarray, top: int, bottom: int, left: int, right: in
     return end - start
 
 
+def pair_height(a: OcrWord, b: OcrWord) -> int:
+    """The height of the line two neighbouring words make: top of either to bottom of either."""
+    return max(a.box[1] + a.box[3], b.box[1] + b.box[3]) - min(a.box[1], b.box[1])
+
+
 def _mono_cell(a: OcrWord, b: OcrWord) -> float | None:
     """The character cell when both words look monospaced (the same width per character,
     within 12 %, and words of three characters or more), else None."""
@@ -567,8 +572,7 @@ def _join_split_tokens(line: list[OcrWord], ink: np.ndarray,
             mark = _gap_mark(prev, w, ink, faint)
             if mark is not None:
                 read_already = mark and (prev.text.endswith(mark) or w.text.startswith(mark))
-                lh = max(prev.box[1] + prev.box[3], w.box[1] + w.box[3]) \
-                    - min(prev.box[1], w.box[1])
+                lh = pair_height(prev, w)
                 gap = w.box[0] - (prev.box[0] + prev.box[2])
                 if read_already and mark == ":" and gap > 0.6 * lh:
                     mark = None  # "Account:" "contract.xlsx": a label and its value
@@ -577,13 +581,13 @@ def _join_split_tokens(line: list[OcrWord], ink: np.ndarray,
                 elif mark in (".", ":") and prev.text[-1] in ",;:!?":
                     mark = None  # "items," "540.7": the comma was seen as a dot
             if mark is None and _comma_before_extension(prev, w, ink):
-                out[-1] = OcrWord(prev.text[:-1] + "." + w.text, _union(prev.box, w.box),
+                out[-1] = OcrWord(prev.text[:-1] + "." + w.text, union(prev.box, w.box),
                                   min(prev.confidence, w.confidence), prev.line)
                 continue
             if mark is not None:
                 if _continues(mark or ("." if prev.text.endswith(".") else ""),
                               prev.text, w.text):
-                    out[-1] = OcrWord(prev.text + mark + w.text, _union(prev.box, w.box),
+                    out[-1] = OcrWord(prev.text + mark + w.text, union(prev.box, w.box),
                                       min(prev.confidence, w.confidence), prev.line)
                     continue
         out.append(w)
@@ -637,8 +641,9 @@ def _comma_before_extension(a: OcrWord, b: OcrWord, ink: np.ndarray) -> bool:
     return bool(_dot_at(a, _marks(a, ink), len(a.text) - 1))
 
 
-def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]
-           ) -> tuple[int, int, int, int]:
+def union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]
+          ) -> tuple[int, int, int, int]:
+    """The box around two boxes (x, y, w, h)."""
     x0, y0 = min(a[0], b[0]), min(a[1], b[1])
     x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
     return (x0, y0, x1 - x0, y1 - y0)

@@ -23,6 +23,7 @@ from services.inference.cpu.backend import (
 )
 from services.inference.cpu.engines import OcrWord
 from services.inference.cpu.preprocess import Blob, prepare
+from services.inference.cpu.tokens import INK_LEVEL
 from services.inference.testing.scoring import inside, score_regions
 from services.inference.testing.screens import generate_screens
 
@@ -206,7 +207,8 @@ def test_letters_tesseract_dropped_before_a_mark_rejoin_their_word(
     prepared = prepare(rgb)
     read = [OcrWord("smith", (xs[2], 14, xs[7] - xs[2], 13), 0.96, 0),
             OcrWord("smith", (xs[10], 14, xs[15] - xs[10], 13), 0.96, 0)]
-    words, tentative = backend._second_opinion(rgb, prepared, read, 1)
+    ink = prepared.page < tokens.INK_LEVEL
+    words, tentative = backend._second_opinion(rgb, prepared, ink, read, 1)
     assert {t for t, _ in tentative} >= {"g"}
     kept = _joined_only(tokens.repair(words, prepared.page), tentative)
     assert sorted(w.text for w in kept) == ["g.smith", "smith"]
@@ -234,7 +236,8 @@ def test_a_second_reading_of_a_fraction_of_what_tesseract_read_is_not_taken(
     saved, backend._rapid = backend._rapid, OneLetter()
     backend.clear_caches()
     try:
-        words, _tentative = backend._second_opinion(rgb, prepared, read, 1)
+        words, _tentative = backend._second_opinion(
+            rgb, prepared, prepared.page < INK_LEVEL, read, 1)
     finally:
         backend._rapid = saved
         backend.clear_caches()
