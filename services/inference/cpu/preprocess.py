@@ -22,6 +22,7 @@ candidates the accurate recogniser looks at.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -32,6 +33,14 @@ _HLINE_KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (35, 1))
 _VLINE_KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (1, 23))
 _MERGE_KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 3))
 INK_THRESHOLD = 28
+# Components at least this tall may be packed lines holding a selection bar; the bar's
+# background differs from the rest's by more than _BAR_CONTRAST grey levels.
+_MIN_PACKED = 24
+_MIN_LINE = 9
+_BAR_CONTRAST = 60
+# Columns this close to a blob's edge may be a box's side glued to it (the merge dilation
+# reaches 3 px past it).
+_EDGE = 5
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,13 @@ def find_blobs(gray: np.ndarray, maps: tuple[np.ndarray, np.ndarray] | None = No
         # component at least 7x3, so no speck is left to drop.)
         if w < 3:
             continue
+        bars = _bar_segments(gray, x, y, w, h) if h >= _MIN_PACKED else None
+        if bars is not None:
+            # A selected row inside packed lines: each side of the bar's edges is read
+            # at its own polarity.
+            for top, end in bars:
+                blobs.extend(_split_rows(gray, x, y + top, w, end - top))
+            continue
         if h > 80:
             # Lines packed without spacing (a list box, a terminal) merge into one tall
             # component: cut it at the blank rows of the ink between them.
@@ -122,6 +138,44 @@ def _spaced_dashes(flat: list[Blob], blobs: list[Blob]) -> list[Blob]:
     return out
 
 
+def _bar_segments(gray: np.ndarray, x: int, y: int, w: int, h: int
+                  ) -> list[tuple[int, int]] | None:
+    """[top, end) rows of a tall component cut at the edges of a bar of another background
+    (a list box's selected row: white on blue between black on white), or None if it holds
+    none. Kept whole, the bar is painted as ink and the rows beyond it as background: its
+    text is lost and Tesseract reads the bar as glyphs.
+
+    The backgrounds are told by the rows that hold nothing else (nearly every pixel at the
+    row's median): each takes the level it is nearer, the darker or the lighter one. The
+    rows in between (text) belong to the background around them; a line between two
+    backgrounds (no padding row on one side) goes with the level its median is nearer."""
+    crop = gray[y:y + h, x:x + w].astype(np.int16)
+    medians = np.median(crop, axis=1)
+    solid = (np.abs(crop - medians[:, None]) <= 25).mean(axis=1) >= 0.9
+    levels = medians[solid]
+    if levels.size < 2 or levels.max() - levels.min() <= _BAR_CONTRAST:
+        return None
+    lo, hi = levels.min(), levels.max()
+    dark = np.abs(medians - lo) < np.abs(medians - hi)  # nearer the darker level
+    solid_rows = np.flatnonzero(solid)
+    label = dark.copy()
+    for i in range(h):
+        if solid[i]:
+            continue
+        k = np.searchsorted(solid_rows, i)
+        before = dark[solid_rows[k - 1]] if k > 0 else None
+        after = dark[solid_rows[k]] if k < solid_rows.size else None
+        if before is None or after is None or before == after:
+            label[i] = after if before is None else before
+    edges = [0, *(np.flatnonzero(label[1:] != label[:-1]) + 1).tolist(), h]
+    segments = list(itertools.pairwise(edges))
+    # A bar and the rest are a text line tall at least each; a thin run alone is a box's
+    # edge or a heavy underline, whose line is no business of this cut.
+    if sum(b - a >= _MIN_LINE for a, b in segments) < 2:
+        return None
+    return segments
+
+
 def _split_rows(gray: np.ndarray, x: int, y: int, w: int, h: int) -> list[Blob]:
     """Text-line blobs inside a tall component: lines packed without spacing (a list box, a
     terminal) merge into one, as the bright gaps between dense glyphs count as ink too. Cut
@@ -132,6 +186,8 @@ def _split_rows(gray: np.ndarray, x: int, y: int, w: int, h: int) -> list[Blob]:
     # Columns inked over (almost) the whole height are the frame's side (a list box's
     # border, the window beyond it), not text: kept, they glue a bar to every line.
     fg &= ~(fg.mean(axis=0) > 0.9)
+    # Rows inked from end to end likewise: the box's top or bottom edge.
+    fg[fg.mean(axis=1) > 0.9] = False
     counts = fg.sum(axis=1)
     blank = counts <= max(1, int(0.03 * counts.max()))
     runs: list[list[int]] = []  # [first row, end row) of ink
@@ -211,8 +267,13 @@ def _clear_rules_in_margin(norm: np.ndarray, crop: np.ndarray, bg: int,
     painted black would read as a glyph ("|New.txt")."""
     x, y, w, h = box
     off = np.abs(crop - bg) > 40
+    # Columns at the blob's own edges too: a list box's side glued to the lines beside it
+    # is the blob's first column, and it spans the padding above and below the line, which
+    # no glyph at the end of a word does. Further inside, a blob astride two backgrounds
+    # (a tab) has whole glyph columns off its median. (Rows stay: a box whose top and
+    # bottom went but whose sides stayed reads worse than the whole box.)
     cols = np.flatnonzero(off.mean(axis=0) > 0.9)
-    cols = cols[(cols < x) | (cols >= x + w)]
+    cols = cols[(cols < x + _EDGE) | (cols >= x + w - _EDGE) | (cols < x) | (cols >= x + w)]
     rows = np.flatnonzero(off.mean(axis=1) > 0.9)
     rows = rows[(rows < y) | (rows >= y + h)]
     norm[:, cols] = 255
