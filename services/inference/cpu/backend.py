@@ -72,6 +72,9 @@ class CpuOptions:
     # PP-OCR pads a batch of crops to this width at least (its default is 320 at height 48).
     fallback_min_width: int = 48
     use_rapidocr: bool = True
+    # PP-OCR's output layer cut to Latin script (cpu/latin_head.py): same readings of Latin
+    # text at 16-19 % less CPU per crop.
+    latin_recognizer: bool = True
     cache_entries: int = 16
     tessdata: str | None = None
     # Requests that may run at once (the servicer's workers + its readiness check).
@@ -106,7 +109,8 @@ class CpuBackend:
                                          thread_name_prefix="tesseract-band")
         if self.options.use_rapidocr:
             self._rapid = RapidRecognizer(threads=max(1, min(os.cpu_count() or 1, 2)),
-                                          crop_min_width=self.options.fallback_min_width)
+                                          crop_min_width=self.options.fallback_min_width,
+                                          latin_only=self.options.latin_recognizer)
 
     def clear_caches(self) -> None:
         for cache in (self._cache, self._more_cache, self._band_cache, self._crop_cache):

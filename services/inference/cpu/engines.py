@@ -132,7 +132,7 @@ def rapidocr_model_dir() -> Path:
 class RapidRecognizer:
     """PP-OCR recognition of crops, and full detection + recognition of a frame."""
 
-    def __init__(self, threads: int, crop_min_width: int = 48) -> None:
+    def __init__(self, threads: int, crop_min_width: int = 48, latin_only: bool = True) -> None:
         from rapidocr import RapidOCR
 
         models = rapidocr_model_dir()
@@ -140,6 +140,13 @@ class RapidRecognizer:
         for path in (det, rec, cls):
             if not path.is_file():
                 raise FileNotFoundError(f"rapidocr model missing: {path}")
+        self.rec_source = rec
+        if latin_only:
+            from services.inference.cpu.latin_head import latin_model
+
+            # Fails loudly: a wheel whose recogniser this cut does not fit is an upgrade to
+            # look at, not something to run on silently at a fifth more CPU.
+            rec = latin_model(rec)
         self._engine = RapidOCR(params={
             "Global.log_level": "error",
             "Global.use_cls": False,  # screen text is upright
@@ -160,7 +167,7 @@ class RapidRecognizer:
         from rapidocr.ch_ppocr_rec.typings import TextRecInput
 
         self._rec_input = TextRecInput
-        self.det_model, self.rec_model = det.stem, rec.stem
+        self.det_model, self.rec_model = det.stem, self.rec_source.stem
 
     def recognize_crops(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         """(text, confidence) of each RGB crop (one text line each)."""
