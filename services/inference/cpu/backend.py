@@ -11,6 +11,10 @@ One DetectText pass (``detect``):
 3. Blobs no confident Tesseract word covers (typically short labels inside buttons) are read
    again by the PP-OCR recogniser from the original pixels, at most ``max_fallback_crops`` per
    frame, in one batch.
+4. Repairs checked against the pixels (``tokens``, ``terminal``), then two more PP-OCR
+   opinions on what Tesseract commonly gets wrong in desktop tokens: dots it did not see
+   in file names (``separators``) and look-alike characters in tokens mixing letters and
+   digits (``lookalikes``), each taken only where it confirms Tesseract's reading otherwise.
 Results are cached by frame pixels (``cache.FrameCache``).
 
 ``detect_more`` (FindText when the query is missing) adds a full PP-OCR detection +
@@ -31,7 +35,7 @@ import numpy as np
 
 from services.inference.backends.base import DeviceInfo, ModelDescriptor, Rect, TextRegion
 from services.inference.backends.cache import FrameCache, frame_key
-from services.inference.cpu import preprocess, separators, terminal, tokens
+from services.inference.cpu import lookalikes, preprocess, separators, terminal, tokens
 from services.inference.cpu.engines import (
     OcrWord,
     RapidRecognizer,
@@ -69,6 +73,10 @@ class CpuOptions:
     # File names Tesseract cut or glued where a dot it did not see sits ("Payroll" "JPG"):
     # at most this many a frame are read again whole, kept only where PP-OCR confirms them.
     max_separator_crops: int = 8
+    # Tokens mixing letters and digits that Tesseract is unsure of ("o_brienl1", "export-03"):
+    # at most this many a frame are read again, look-alikes taken where PP-OCR differs by
+    # nothing else.
+    max_lookalike_crops: int = 8
     # PP-OCR pads a batch of crops to this width at least (its default is 320 at height 48).
     fallback_min_width: int = 48
     use_rapidocr: bool = True
@@ -208,6 +216,7 @@ class CpuBackend:
         words = _joined_only(tokens.repair(words, prepared.page), tentative)
         words = terminal.repair(words, ink)
         words = self._confirm_separators(rgb, words)
+        words = self._settle_lookalikes(rgb, words)
         return _reading_order([_to_region(w, 0, 0) for w in words])
 
     def _scale_groups(self, blobs: list[preprocess.Blob]
@@ -287,6 +296,11 @@ class CpuBackend:
                 continue
             if 3 * len(text.strip()) <= sum(len(w.text) for w in inside):
                 continue  # a fraction of what Tesseract read there ("e" for a whole line)
+            if len(text.strip()) == 1 and not text.strip().isalnum():
+                # A lone mark: a selected row's underscore read as an en dash (at 0.55 by
+                # the Latin recogniser, whose softmax gives the dropped scripts' share to
+                # what is left). No word to click is found that way.
+                continue
             if kind == "gap" and not _NUMBER.match(text.strip()):
                 if _LETTERS.match(text.strip()):
                     # A stretch is its ink's exact extent; words are boxed with a pixel
@@ -331,6 +345,24 @@ class CpuBackend:
             joined.append(OcrWord(token, cand.box, min(w.confidence for w in cand.words),
                                   cand.words[0].line))
         return [w for w in words if id(w) not in replaced] + joined
+
+    def _settle_lookalikes(self, rgb: np.ndarray, words: list[OcrWord]) -> list[OcrWord]:
+        """``lookalikes``: mixed tokens Tesseract is unsure of, read again; look-alike
+        characters taken from PP-OCR where its reading differs by nothing else."""
+        limit = self.options.max_lookalike_crops
+        if self._rapid is None or limit <= 0:
+            return words
+        found = lookalikes.candidates(words, limit)
+        if not found:
+            return words
+        fixed: dict[int, OcrWord] = {}
+        for w, (text, conf) in zip(found, self._read_crops(rgb, [w.box for w in found], None),
+                                   strict=True):
+            token = lookalikes.settled(w.text, text) \
+                if conf >= lookalikes.MIN_READING_CONFIDENCE else None
+            if token is not None:
+                fixed[id(w)] = OcrWord(token, w.box, conf, w.line)
+        return [fixed.get(id(w), w) for w in words]
 
     def _read_crops(self, rgb: np.ndarray, boxes: list[tuple[int, int, int, int]],
                     side: list[int] | None, pad: int | None = None) -> list[tuple[str, float]]:

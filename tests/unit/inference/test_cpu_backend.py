@@ -242,3 +242,26 @@ def test_a_second_reading_of_a_fraction_of_what_tesseract_read_is_not_taken(
         backend._rapid = saved
         backend.clear_caches()
     assert [w.text for w in words] == ["li.wei@mail.example.net"]
+
+
+@pytest.mark.parametrize(("reading", "kept"), [("\u2013", False), ("_", False), ("7", True)])
+def test_a_lone_mark_read_again_from_an_unread_blob_is_not_taken(
+        backend: CpuBackend, reading: str, kept: bool) -> None:
+    # An underscore of a selected row, a blob of its own that Tesseract left unread: the
+    # Latin recogniser reads it as an en dash at 0.55. A lone digit is a word to keep.
+    rgb, _xs = _drawn("budget_2023")
+    prepared = prepare(rgb)
+
+    class Sure:
+        def recognize_crops(self, crops):
+            return [(reading, 0.9)] * len(crops)
+
+    saved, backend._rapid = backend._rapid, Sure()
+    backend.clear_caches()
+    try:
+        words, _tentative = backend._second_opinion(
+            rgb, prepared, prepared.page < INK_LEVEL, [], 1)
+    finally:
+        backend._rapid = saved
+        backend.clear_caches()
+    assert bool([w for w in words if w.text == reading]) == kept

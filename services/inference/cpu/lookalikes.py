@@ -1,0 +1,65 @@
+"""Look-alike characters Tesseract mistook in tokens that mix letters and digits, settled by a
+second engine.
+
+In an e-mail address, a version tag or a host name there is no dictionary to tell ``l`` from
+``1`` or ``O`` from ``0``: Tesseract reads ``o_brienl1``, ``caroll2``, ``export-03.csv``,
+``j.smithS@``, ``frank@1aptop``, and its confidence drops. Such a word, when Tesseract is
+unsure of it, is read again by the PP-OCR recogniser, and its reading taken only where it
+*differs by look-alikes alone*: the same length, and every character it changes is one of a
+look-alike class of Tesseract's (``l`` for ``1``, never ``x`` for ``1``). PP-OCR's other
+misreads never pass, and a word it reads otherwise keeps Tesseract's reading.
+"""
+
+from __future__ import annotations
+
+import re
+
+from services.inference.cpu.engines import OcrWord
+
+# Characters either engine reads for another at 9-14 px (each class one look).
+CLASSES = ("l1I|i!", "O0oQD", "S5s$", "B8", "Z2z", "G6@", "g9q", "IJ")
+# And one way only: PP-OCR reads a terminal font's dots as commas ("li,wei@corp,example").
+_ONE_WAY = {(",", ".")}
+# A token where letters and digits meet, or an address.
+_MIXED = re.compile(r"\d.*[A-Za-z]|[A-Za-z].*\d|@")
+# Tesseract is sure of most words it reads right (tune split: 9 in 10 of the mixed tokens it
+# misread stood below this, a third of those it read right).
+MAX_CONFIDENCE = 0.9
+# PP-OCR's own look-alike slips ("1ocalhost", "0_brien") come at 0.97-0.99; its right
+# readings of such tokens at 0.99 and above (tune split).
+MIN_READING_CONFIDENCE = 0.99
+
+
+def _alike(a: str, b: str) -> bool:
+    """Whether ``b`` may stand for Tesseract's ``a``."""
+    return (a, b) in _ONE_WAY or any(a in c and b in c for c in CLASSES)
+
+
+def candidates(words: list[OcrWord], limit: int) -> list[OcrWord]:
+    """Up to ``limit`` mixed tokens Tesseract is unsure of, the least sure first."""
+    found = [w for w in words if len(w.text) >= 3 and w.confidence < MAX_CONFIDENCE
+             and _MIXED.search(w.text) and any(_alike(ch, ch) or ch == "," for ch in w.text)]
+    return sorted(found, key=lambda w: w.confidence)[:limit]
+
+
+def settled(text: str, reading: str) -> str | None:
+    """``text`` with the look-alikes ``reading`` puts in their place, or None when the two
+    differ in anything else (length, a space, one character for an unlike one) or not at
+    all. Where they differ only in case, ``text`` keeps its own."""
+    reading = reading.strip()
+    if len(reading) != len(text) or reading == text or any(ch.isspace() for ch in reading):
+        return None
+    out = []
+    changed = False
+    for a, b in zip(text, reading, strict=True):
+        if a.lower() == b.lower():
+            out.append(a)
+        elif _alike(a, b):
+            out.append(b)
+            changed = True
+        else:
+            return None
+    return "".join(out) if changed else None
+
+
+__all__ = ["CLASSES", "MAX_CONFIDENCE", "MIN_READING_CONFIDENCE", "candidates", "settled"]
