@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import reduce
 
 import numpy as np
 
 from services.inference.cpu.engines import OcrWord
 from services.inference.cpu.tokens import lines as by_line
+from services.inference.cpu.tokens import pair_height, union
 
 _MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
 # Characters Tesseract reads in a mode's cells (the places' letters, look-alikes, dashes).
@@ -152,10 +154,43 @@ def commands(words: list[OcrWord], lines: list[list[OcrWord]]) -> list[OcrWord]:
     return [fixed.get(id(w), w) for w in words]
 
 
+_PROMPT_START = re.compile(r"^[\w.-]+@[\w.-]+")
+# Pieces of a prompt no further apart than this share of the line's height (a space in a
+# monospaced font leaves 0.5-1.0: the text decides, this only keeps far words apart).
+_PROMPT_GAP = 1.0
+
+
+def prompts(words: list[OcrWord], lines: list[list[OcrWord]]) -> list[OcrWord]:
+    """``words`` with a prompt Tesseract cut in pieces ("dave@ws7" ":~/chapter$", "grace@devbox"
+    ":" "~/budget$") made one word again: bash's prompt holds no space, and pieces that
+    spell ``user@host:dir$`` together are nothing else."""
+    joined: dict[int, OcrWord | None] = {}  # id -> its replacement, None = dropped
+    for line in lines:
+        for i, w in enumerate(line):
+            if _PROMPT.match(w.text) or not _PROMPT_START.match(w.text):
+                continue
+            for k in range(i + 1, min(len(line), i + 4)):
+                a, b = line[k - 1], line[k]
+                if b.box[0] - (a.box[0] + a.box[2]) > _PROMPT_GAP * pair_height(a, b):
+                    break
+                parts = line[i:k + 1]
+                text = "".join(p.text for p in parts)
+                if _PROMPT.match(text):
+                    box = reduce(union, (p.box for p in parts))
+                    joined[id(w)] = OcrWord(text, box, min(p.confidence for p in parts),
+                                            w.line)
+                    joined.update((id(p), None) for p in parts[1:])
+                    break
+            break  # a line's first address-like word is its prompt, if any
+    out = [joined.get(id(w), w) for w in words]
+    return [w for w in out if w is not None]
+
+
 def repair(words: list[OcrWord], ink: np.ndarray) -> list[OcrWord]:
-    """Both repairs of this module, on words in ``ink``'s (the page's ink mask) pixels."""
+    """The repairs of this module, on words in ``ink``'s (the page's ink mask) pixels."""
     words = modes(words, ink, by_line(words))
+    words = prompts(words, by_line(words))
     return commands(words, by_line(words))
 
 
-__all__ = ["commands", "modes", "repair"]
+__all__ = ["commands", "modes", "prompts", "repair"]

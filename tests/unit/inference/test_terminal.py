@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.inference.cpu.engines import OcrWord
-from services.inference.cpu.terminal import commands, modes
+from services.inference.cpu.terminal import commands, modes, prompts
 from services.inference.cpu.tokens import INK_LEVEL, lines
 from tests.unit.inference.drawn_text import drawn_in, font, page_and_words, texts
 
@@ -59,3 +59,29 @@ def test_digits_elsewhere_stay_digits() -> None:
                 ("dave@ws7:~$", "sleep", "15")):
         words = _words(*row)
         assert texts(commands(words, lines(words))) == list(row)
+
+
+def _spaced(*pieces: tuple[str, int]) -> list[OcrWord]:
+    """Words of one 14 px line at 7 px a character, each ``(text, gap before it in px)``."""
+    out, x = [], 10
+    for text, gap in pieces:
+        x += gap
+        out.append(OcrWord(text, (x, 20, 7 * len(text), 14), 0.9, 0))
+        x += 7 * len(text)
+    return out
+
+
+def test_a_prompt_cut_in_pieces_is_one_word_again() -> None:
+    words = _spaced(("dave@ws7", 0), (":~/chapter$", 8), ("ls", 11))
+    assert texts(prompts(words, lines(words))) == ["dave@ws7:~/chapter$", "ls"]
+    words = _spaced(("grace@devbox", 0), (":", 3), ("~/budget-demo$", 3), ("cat", 10))
+    joined = prompts(words, lines(words))
+    assert texts(joined) == ["grace@devbox:~/budget-demo$", "cat"]
+    assert joined[0].box == (10, 20, 7 * len("grace@devbox:~/budget-demo$") + 6, 14)
+
+
+def test_addresses_and_far_words_are_not_made_prompts() -> None:
+    for row in ((("ann@example.org", 0), ("13:43", 8)),  # an e-mail, then a time
+                (("dave@ws7", 0), (":~/chapter$", 40))):  # another column
+        words = _spaced(*row)
+        assert texts(prompts(words, lines(words))) == [t for t, _ in row]
