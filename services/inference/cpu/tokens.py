@@ -224,6 +224,8 @@ def _fix_terminal_marks(w: OcrWord, ink: np.ndarray) -> OcrWord:
     marks: list[tuple[int, int, int, int]] | None = None  # the word's, once one is needed
     for i in range(1, len(text) - 1):
         ch, before, after = text[i], text[i - 1], text[i + 1]
+        # (Never before a digit: a decimal comma, "15,08", has a tail these pixels do not
+        # show at 9-12 px.)
         comma = ch == "," and before.isalnum() and after.isalpha()
         three = ch == "3" and before.isdigit() and after.isdigit()
         if not (comma or three):
@@ -628,8 +630,13 @@ def _cut(w: OcrWord, at: int, start: int, length: int) -> list[OcrWord]:
 
 def _comma_before_extension(a: OcrWord, b: OcrWord, ink: np.ndarray) -> bool:
     """"table," "js" for table.js (small bitmap fonts): a comma ending a word, a common
-    extension after less than a space, and the pixels of that comma a baseline dot."""
-    if len(a.text) < 2 or not a.text.endswith(",") or b.text.lower() not in EXTENSIONS:
+    extension (or a name ending in one: "Letter," "index.minutes.6.iso") after less than a
+    space, and the pixels of that comma a baseline dot."""
+    if len(a.text) < 2 or not a.text.endswith(","):
+        return False
+    # (b's own dots may still be commas here: "index,minutes,6,iso".)
+    tail = b.text.replace(",", ".").rsplit(".", 1)[-1].lower()
+    if b.text.lower() not in EXTENSIONS and tail not in EXTENSIONS:
         return False
     ax, ay, aw, ah = a.box
     gap = b.box[0] - (ax + aw)
@@ -638,7 +645,14 @@ def _comma_before_extension(a: OcrWord, b: OcrWord, ink: np.ndarray) -> bool:
     if b.box[0] <= ax + aw / 2 or gap > 1.2 * char_w \
             or abs((ay + ah) - (b.box[1] + b.box[3])) > 0.35 * ah:
         return False
-    return bool(_dot_at(a, _marks(a, ink), len(a.text) - 1))
+    if _dot_at(a, _marks(a, ink), len(a.text) - 1):
+        return True
+    # Reaching far over it, the box places its characters too far right: they stand in
+    # the part left of the extension.
+    if ax + aw > b.box[0]:
+        left = OcrWord(a.text, (ax, ay, b.box[0] - ax, ah), a.confidence, a.line)
+        return bool(_dot_at(left, _marks(left, ink), len(a.text) - 1))
+    return False
 
 
 def union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]

@@ -213,6 +213,20 @@ def test_more_terminal_marks_a_root_slash_and_a_comma_before_an_extension() -> N
     assert texts(repair(words, page)) == ["table.js"]
     page, words = page_and_words("red, js", ["red,", "js"])  # a real comma, then a space
     assert texts(repair(words, page)) == ["red,", "js"]
+    # A name ending in an extension after the comma, its own dots still read as commas.
+    page, words = page_and_words("Letter.index.iso", ["Letter,", "index,iso"])
+    assert texts(repair(words, page)) == ["Letter.index.iso"]
+
+
+def test_a_comma_word_boxed_far_over_the_extension_still_shows_its_dot() -> None:
+    # Tesseract's box of "scan," reaching two characters into "log": in proportion to that
+    # box the dot's place falls on "l", not on the dot.
+    page, words = page_and_words("project_scan.log", ["project_scan,", "log"])
+    comma, ext = words
+    x, y, w, h = comma.box
+    reach = ext.box[0] + ext.box[2] // 2 - (x + w)
+    words = [OcrWord(comma.text, (x, y, w + reach, h), 0.9, 0), ext]
+    assert texts(repair(words, page)) == ["project_scan.log"]
 
 
 def test_a_monospaced_underscore_filling_its_cell_rejoins_the_name() -> None:
