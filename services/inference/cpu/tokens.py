@@ -678,6 +678,13 @@ def _split_unit(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
     share = best / max(1, bw)
     if abs(share - len(digits) / len(w.text)) > 0.25:
         return [w]
+    # Right after a mark as narrow as a dot, it is the gap a monospaced dot leaves beside
+    # it ("-19.0%" is no "-19.0" "%"), not the space before a unit.
+    before = [r for r in runs if r[0] + r[1] <= best]
+    if "." in digits and before:
+        prev_end = max(r[0] + r[1] for r in before)
+        if best - prev_end <= 0.3 * bh:
+            return [w]
     return _cut(w, len(digits), best, best_len)
 
 

@@ -50,6 +50,16 @@ def test_a_size_glued_to_its_unit_is_split_at_the_space_with_boxes() -> None:
     assert texts(repair(words, page)) == ["91KB"]
 
 
+def test_a_monospaced_decimal_point_is_no_space_before_a_unit() -> None:
+    # Its dot leaves the widest gaps of the word, where the unit's space would be.
+    with drawn_in(font("liberation/LiberationMono-Regular.ttf", 12)):
+        for text in ("-19.0%", "+81.8%", "12.5MB"):
+            page, words = one_word(text, text)
+            assert texts(repair(words, page)) == [text]
+        page, words = page_and_words("12.5 MB", ["12.5MB"])  # a real space still cuts
+        assert texts(repair(words, page)) == ["12.5", "MB"]
+
+
 def test_confused_extensions_are_mapped_back_and_other_words_are_not() -> None:
     page, words = page_and_words("index.html config.toml Client.xlsx Hello!",
                                  ["index.htm!", "config.tom!", "Client.xisx", "Hello!"])
