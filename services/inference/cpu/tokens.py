@@ -101,6 +101,7 @@ def _repair_word(w: OcrWord, ink: np.ndarray) -> OcrWord:
     w = _leading_dot(w, ink)
     w = _fix_extension(w)
     w = _fix_name_tags(w)
+    w = _fix_version(w)
     return _fix_time(w)
 
 
@@ -760,6 +761,18 @@ _VERSION_TAG = re.compile(r"(?<=[_.-])v([0-9ilI|SO]+)(?=[_.-])")
 _QUARTER_TAG = re.compile(r"(?<=[_.-])Q[ilI|](?=[_.-])")
 _TAG_DIGITS = str.maketrans({"i": "1", "l": "1", "I": "1", "|": "1", "S": "5", "O": "0"})
 _DUNDER = re.compile(r"^_{1,2}(init|main)_{1,2}\.py$")
+# A version number alone ("v1.13.4" read "vi.13.4"): dotted groups of digits or look-alikes.
+_VERSION = re.compile(r"^[vV]([0-9ilI|SO]+(?:\.[0-9ilI|SO]+)+)$")
+
+
+def _fix_version(w: OcrWord) -> OcrWord:
+    """A version number's look-alike letters are its digits ("vi.13.4" -> "v1.13.4"), where
+    at least one group is read as digits already."""
+    m = _VERSION.match(w.text)
+    if m is None or not any(ch.isdigit() for ch in m.group(1)) or m.group(1).isdigit() \
+            or not all(g.isdigit() or len(g) <= 2 for g in m.group(1).split(".")):
+        return w
+    return OcrWord(w.text[0] + m.group(1).translate(_TAG_DIGITS), w.box, w.confidence, w.line)
 
 
 def _fix_name_tags(w: OcrWord) -> OcrWord:

@@ -355,3 +355,10 @@ def test_a_path_glued_to_a_path_is_cut_at_the_space_and_a_paths_steps_are_not() 
         assert texts(repair(words, page)) == ["/home/ann/notes", "/home/bob/src"]
         page, words = one_word("/mnt/backup/home/bob", "/mnt/backup/home/bob")
         assert texts(repair(words, page)) == ["/mnt/backup/home/bob"]
+
+
+def test_a_version_numbers_look_alike_letters_are_its_digits() -> None:
+    for read, expected in (("vi.13.4", "v1.13.4"), ("v2.O.1", "v2.0.1"), ("v1.13.4", "v1.13.4"),
+                           ("vi.is", "vi.is"), ("v.1", "v.1"), ("vim.1.2", "vim.1.2")):
+        page, words = one_word(expected, read)
+        assert texts(repair(words, page)) == [expected], read
