@@ -29,8 +29,10 @@ from services.inference.cpu.tokens import pair_height, union
 
 _MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
 # Characters Tesseract reads in a mode's cells (the places' letters, look-alikes, dashes).
-_MODE_LIKE = re.compile("^[-drwxstSTlIWXPVYuUnpcyHh1|~\u201c\u201d\"'`]+$")
+_MODE_LIKE = re.compile("^[-drwxstSTlIiWXPVYuUnpcyHh1|~\u201c\u201d\"'`]+$")
 _PLACES = 10
+# A terminal row is at most this many cell widths tall (fonts: 1.7-2.2).
+_MAX_ROW_CELLS = 2.6
 
 
 def _is_listing(line: list[OcrWord]) -> bool:
@@ -97,8 +99,8 @@ def modes(words: list[OcrWord], ink: np.ndarray, lines: list[list[OcrWord]]) -> 
         # The mode's ink ends where a blank as wide as a space starts.
         pitch = np.median([w.box[2] / len(w.text) for w in line[count:] if len(w.text) >= 4]
                           or [0])
-        if pitch <= 0:
-            continue
+        if pitch <= 0 or bottom - top > _MAX_ROW_CELLS * pitch:
+            continue  # no pitch, or boxes over two rows (one's dashes over the other's letters)
         cols = ink[top:bottom, x0:line[count].box[0]].any(axis=0)
         inked = np.flatnonzero(cols)
         if inked.size == 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from services.inference.cpu.engines import OcrWord
 from services.inference.cpu.terminal import commands, modes, prompts
 from services.inference.cpu.tokens import INK_LEVEL, lines
@@ -24,12 +26,32 @@ def _row(text: str, misread: list[str]) -> tuple[list[OcrWord], object]:
 
 def test_a_garbled_mode_is_read_from_its_dashes_and_letters() -> None:
     for mode, misread in (("-rw-r--r--", ["\u201cruc"]), ("-rwxr-xr-x", ["TPWXP", "XP", "HX"]),
-                          ("drwxr-xr-x", ["druxr-xr-x"]), ("-rw-------", ["-Tw", "-------"])):
+                          ("drwxr-xr-x", ["druxr-xr-x"]), ("-rw-------", ["-Tw", "-------"]),
+                          ("-rw-------", ["\u201cri", "------\u2014"]),
+                          ("-rw-r--r--", ["\u201cri", "ren"])):
         words, page = _row(f"{mode} 1 ann ann 4096 Mar 12 10:15 notes.txt", misread)
         ink = page < INK_LEVEL
         out = modes(words, ink, lines(words))
         assert sorted(texts(out)) == sorted([mode, "1", "ann", "ann", "4096", "Mar", "12",
                                              "10:15", "notes.txt"]), mode
+
+
+def test_a_mode_boxed_over_two_rows_is_not_read_from_them() -> None:
+    # Tesseract's boxes over two packed rows: one row's dashes stand over the other's
+    # letters, and every cell would read as a letter ("drwxrwxrwx").
+    from PIL import Image, ImageDraw
+
+    first = "-rw-r--r-- 1 ann ann 4096 Mar 12 10:15 notes.txt"
+    words, _page = _row(first, ["\u201cri", "ren"])
+    img = Image.new("L", (600, 60), 255)
+    draw = ImageDraw.Draw(img)
+    draw.text((10, 10), first, font=MONO, fill=0)
+    draw.text((10, 27), "drwxrwxr-x 2 bob bob 4096 Mar 12 10:15 src", font=MONO, fill=0)
+    page = np.asarray(img)
+    bottom = 27 + 17
+    tall = [OcrWord(w.text, (w.box[0], w.box[1], w.box[2], bottom - w.box[1]), w.confidence,
+                    w.line) for w in words]
+    assert texts(modes(tall, page < INK_LEVEL, lines(tall))) == texts(tall)
 
 
 def test_rows_that_are_no_listing_are_left_alone() -> None:
