@@ -68,8 +68,10 @@ class CpuOptions:
     # 0 = count only.
     fallback_columns: int = 2500
     # Stretches of ink inside a read blob that no word covers, read on their own: at most
-    # this many a frame; only numbers are taken from them.
-    max_gap_crops: int = 24
+    # this many a frame, the smallest first; only numbers are taken from them (and letters
+    # a repair joins). A terminal of ls -l rows holds three or four a row (link count, the
+    # "j" of "j.smith", a dot): 24 left a screen's link counts unread.
+    max_gap_crops: int = 48
     # File names Tesseract cut or glued where a dot it did not see sits ("Payroll" "JPG"):
     # at most this many a frame are read again whole, kept only where PP-OCR confirms them.
     max_separator_crops: int = 8
