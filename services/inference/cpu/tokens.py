@@ -413,7 +413,8 @@ def _gap_mark(a: OcrWord, b: OcrWord, ink: np.ndarray, faint: np.ndarray) -> str
     # (a small one, with its side bearings, a little more: only a dot or a colon then).
     if lh <= 0:
         return None
-    if _prompt_cut(a, b, gap) or _digit_group_cut(a, b, gap) or _mode_cut(a, b, gap):
+    if _prompt_cut(a, b, gap) or _digit_group_cut(a, b, gap) or _mode_cut(a, b, gap) \
+            or _time_cut(a, b, gap):
         return ""
     if abs((ay + ah) - (by + bh)) > 0.35 * lh:
         return None
@@ -544,6 +545,16 @@ def _mode_cut(a: OcrWord, b: OcrWord, gap: int) -> bool:
     bearings leave a few pixels; a space adds a whole cell)."""
     return len(a.text) + len(b.text) == 10 and bool(_MODE.match(a.text + b.text)) \
         and gap < 0.5 * a.box[2] / len(a.text)
+
+
+_TIME_HEAD = re.compile(r"^\d{1,2}:(\d{2}:)?$")
+
+
+def _time_cut(a: OcrWord, b: OcrWord, gap: int) -> bool:
+    """A time cut after its colon ("22:" "03"): its minutes less than a cell apart (a
+    monospaced colon's cell leaves a gap; a space adds a whole cell more)."""
+    return bool(_TIME_HEAD.match(a.text)) and len(b.text) == 2 and b.text.isdigit() \
+        and gap < a.box[2] / len(a.text)
 
 
 def _prompt_cut(a: OcrWord, b: OcrWord, gap: int) -> bool:

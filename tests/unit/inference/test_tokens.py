@@ -267,6 +267,12 @@ def test_numbers_cut_at_a_monospaced_colon_or_group_comma_rejoin() -> None:
         assert texts(repair(words, page)) == ["23,629", "$5,927.32"]
         page, words = page_and_words("23, and 629", ["23,", "and", "629"])
         assert texts(repair(words, page)) == ["23,", "and", "629"]
+        # The colon read with the hours, the minutes a cell away: one time; a space after
+        # the colon keeps them apart.
+        page, words = page_and_words("22:03 10:15:07", ["22:", "03", "10:15:", "07"])
+        assert texts(repair(words, page)) == ["22:03", "10:15:07"]
+        page, words = page_and_words("at 10: 45 left", ["at", "10:", "45", "left"])
+        assert texts(repair(words, page)) == ["at", "10:", "45", "left"]
 
 
 def test_monospaced_names_cut_at_a_mark_rejoin_and_spaced_words_do_not() -> None:
