@@ -703,11 +703,11 @@ def _split_unit(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
 def _split_glued(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
     """Two tokens Tesseract read as one where the space between them is wide, and the text
     has a token boundary there: a path glued to the token before it ("parser.txt/var/log",
-    "19:59/home/carol": it drops the space before a "/" or "~"), or a form's label glued to
-    its value ("Amount:letter.yaml"). Cut where the pixels show a blank run as wide as a
+    "19:59/home/carol": it drops the space before a "/" or "~"), a form's label glued to
+    its value ("Amount:letter.yaml"), or a dot file to an address ("ann@example.net.bashrc"). Cut where the pixels show a blank run as wide as a
     space and the text, in proportion, has such a boundary."""
     text = w.text
-    if len(text) < 4 or not any(ch in "/~:" for ch in text[1:-1]):
+    if len(text) < 4 or not any(ch in "/~:@" for ch in text[1:-1]):
         return [w]
     bw, bh = w.box[2], w.box[3]
     runs = _blank_runs(w, ink)
@@ -723,7 +723,8 @@ def _split_glued(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
         wide = length >= 0.6 * bw / len(text)
         cuts = [i for i in range(1, len(text) - 1)
                 if abs(i - guess) <= 3 and (_path_starts(text, i) or _label_ends(text, i)
-                                            or (wide and _next_path(text, i)))]
+                                            or (wide and (_next_path(text, i)
+                                                          or _dot_file_after_address(text, i))))]
         if cuts:
             return _cut(w, min(cuts, key=lambda i: abs(i - guess)), start, length)
     return [w]
@@ -741,6 +742,16 @@ def _next_path(text: str, i: int) -> bool:
     """A second absolute path starts at ``i``, right after a path's last name."""
     return "/" in text[:i] and text[i] == "/" and text[i - 1].isalnum() \
         and text[i + 1:i + 2].isalpha()
+
+
+_ADDRESS = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)*\.(com|org|net|io|dev|edu|gov|co|uk|de)$")
+
+
+def _dot_file_after_address(text: str, i: int) -> bool:
+    """A dot file starts at ``i`` right after a whole e-mail address ("...example.net" then
+    ".bashrc"): an address ends in its top-level domain, and nothing follows it."""
+    return text[i] == "." and text[i + 1:i + 2].isalpha() and "@" not in text[i:] \
+        and _ADDRESS.match(text[:i]) is not None
 
 
 def _label_ends(text: str, i: int) -> bool:

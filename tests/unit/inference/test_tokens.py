@@ -368,3 +368,12 @@ def test_a_version_numbers_look_alike_letters_are_its_digits() -> None:
                            ("vi.is", "vi.is"), ("v.1", "v.1"), ("vim.1.2", "vim.1.2")):
         page, words = one_word(expected, read)
         assert texts(repair(words, page)) == [expected], read
+
+
+def test_a_dot_file_glued_to_an_address_is_cut_at_the_space() -> None:
+    page, words = page_and_words("ann@mail.example.net .bashrc", ["ann@mail.example.net.bashrc"])
+    assert texts(repair(words, page)) == ["ann@mail.example.net", ".bashrc"]
+    # No space drawn, or no whole address before the dot: one word.
+    for text in ("ann@mail.example.net.bashrc", "ann@mail.example .bashrc"):
+        page, words = page_and_words(text, [text.replace(" ", "")])
+        assert texts(repair(words, page)) == [text.replace(" ", "")], text
