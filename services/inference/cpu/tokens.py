@@ -704,8 +704,9 @@ def _split_glued(w: OcrWord, ink: np.ndarray) -> list[OcrWord]:
     """Two tokens Tesseract read as one where the space between them is wide, and the text
     has a token boundary there: a path glued to the token before it ("parser.txt/var/log",
     "19:59/home/carol": it drops the space before a "/" or "~"), a form's label glued to
-    its value ("Amount:letter.yaml"), or a dot file to an address ("ann@example.net.bashrc"). Cut where the pixels show a blank run as wide as a
-    space and the text, in proportion, has such a boundary."""
+    its value ("Amount:letter.yaml"), or a dot file to an address ("ann@example.net.bashrc").
+    Cut where the pixels show a blank run as wide as a space and the text, in proportion, has
+    such a boundary."""
     text = w.text
     if len(text) < 4 or not any(ch in "/~:@" for ch in text[1:-1]):
         return [w]

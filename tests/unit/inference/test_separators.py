@@ -43,6 +43,10 @@ def test_a_cut_inside_a_name_joins_but_two_words_run_together_do_not() -> None:
     # Tesseract cut "module_contract.txt" inside a letter run, 1 px apart.
     parts = (word("modu", 0, 30), word("le_contract.txt", 31, 90))
     assert confirmed(parts, "module_contract.txt") == "module_contract.txt"
+    # ... or a kerning gap apart (a quarter of the line's height), still less than a space.
+    gap = round(0.25 * parts[0].box[3])
+    parts = (word("modu", 0, 30), word("le_contract.txt", 30 + gap, 90))
+    assert confirmed(parts, "module_contract.txt") == "module_contract.txt"
     # A separator at the cut joins whatever the gap.
     parts = (word("Thesis.", 0, 40), word("payroll.jpg", 46, 60))
     assert confirmed(parts, "Thesis.payroll.jpg") == "Thesis.payroll.jpg"
