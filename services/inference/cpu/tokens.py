@@ -58,6 +58,9 @@ zip tar gz tgz bz2 xz 7z rar zst deb rpm iso dmg exe msi apk img bin
 """.split())
 _CONFUSABLE = str.maketrans({"!": "l", "1": "l", "i": "l", "I": "l", "|": "l", "0": "o",
                              "O": "o", "5": "s", "$": "s"})
+# Second choices, tried only when the first gives no extension ("qz" -> "gz", "csy" -> "csv";
+# never "sql" -> "sgl").
+_CONFUSABLE_MORE = str.maketrans({"q": "g", "y": "v"})
 _DANGLING = "._@/"
 # Grey level below which a pixel of the normalised page (dark text on white) is ink.
 INK_LEVEL = 140
@@ -770,6 +773,8 @@ def _fix_extension(w: OcrWord) -> OcrWord:
     if ext.lower() in EXTENSIONS or not any(ch.isalpha() for ch in ext):
         return w
     fixed = ext.translate(_CONFUSABLE)
+    if fixed.lower() not in EXTENSIONS:
+        fixed = fixed.translate(_CONFUSABLE_MORE)
     if fixed.lower() in EXTENSIONS:
         if ext.isupper() or ext[:1].isupper():
             fixed = fixed.upper() if ext.isupper() else fixed

@@ -64,6 +64,9 @@ def test_confused_extensions_are_mapped_back_and_other_words_are_not() -> None:
     page, words = page_and_words("index.html config.toml Client.xlsx Hello!",
                                  ["index.htm!", "config.tom!", "Client.xisx", "Hello!"])
     assert texts(repair(words, page)) == ["index.html", "config.toml", "Client.xlsx", "Hello!"]
+    page, words = page_and_words("sales.tar.gz data.csv db.sql", ["sales.tar.qz", "data.csy",
+                                                                  "db.sqI"])
+    assert texts(repair(words, page)) == ["sales.tar.gz", "data.csv", "db.sql"]
 
 
 def test_monospaced_times_and_names_rejoin_at_the_colon_and_dot() -> None:
