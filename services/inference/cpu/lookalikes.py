@@ -45,21 +45,40 @@ def candidates(words: list[OcrWord], limit: int) -> list[OcrWord]:
 def settled(text: str, reading: str) -> str | None:
     """``text`` with the look-alikes ``reading`` puts in their place, or None when the two
     differ in anything else (length, a space, one character for an unlike one) or not at
-    all. Where they differ only in case, ``text`` keeps its own."""
+    all. Where they differ only in case, ``text`` keeps its own. One glyph Tesseract read
+    twice ("o_brienl17": the "1" as "l1") may go, where ``reading`` has it once."""
     reading = reading.strip()
-    if len(reading) != len(text) or reading == text or any(ch.isspace() for ch in reading):
+    if any(ch.isspace() for ch in reading) or reading == text:
         return None
+    if len(reading) == len(text) - 1:
+        for k in range(len(text)):
+            # Two different look-alikes side by side ("l1"); a double letter ("ll") is no
+            # glyph read twice, and PP-OCR's own slip is to read it once.
+            twice = any(0 <= j < len(text) and text[k] != text[j] and _alike(text[k], text[j])
+                        for j in (k - 1, k + 1))
+            if twice:
+                once = _substituted(text[:k] + text[k + 1:], reading)
+                if once is not None:
+                    return once
+        return None
+    if len(reading) != len(text):
+        return None
+    got = _substituted(text, reading)
+    return got if got is not None and got != text else None
+
+
+def _substituted(text: str, reading: str) -> str | None:
+    """``text`` with ``reading``'s look-alikes at the same places; None if anything else
+    differs (the lengths are equal)."""
     out = []
-    changed = False
     for a, b in zip(text, reading, strict=True):
         if a.lower() == b.lower():
             out.append(a)
         elif _alike(a, b):
             out.append(b)
-            changed = True
         else:
             return None
-    return "".join(out) if changed else None
+    return "".join(out)
 
 
 __all__ = ["CLASSES", "MAX_CONFIDENCE", "MIN_READING_CONFIDENCE", "candidates", "settled"]

@@ -28,6 +28,9 @@ from services.inference.cpu.engines import OcrWord
     # Anything but look-alikes: not taken.
     ("budget-2023.ods", "budget-2028.ods", None),
     ("o_brien17@mail.net", "o_brien7@mail.net", None),
+    # One glyph read as two look-alikes ("1" as "l1") goes; a double letter stays.
+    ("o_brienl17@mail.net", "o_brien17@mail.net", "o_brien17@mail.net"),
+    ("hello2@mail.net", "helo2@mail.net", None),
     ("v2.tar.gz", "v2.tar gz", None),
     ("eve29@example.org", "eve29@example.org", None),
 ])
