@@ -79,6 +79,8 @@ class CpuOptions:
     # at most this many a frame are read again, look-alikes taken where PP-OCR differs by
     # nothing else.
     max_lookalike_crops: int = 8
+    # ... and at most this many PP-OCR input columns for them (a long address costs ~50 ms).
+    lookalike_columns: int = 1500
     # PP-OCR pads a batch of crops to this width at least (its default is 320 at height 48).
     fallback_min_width: int = 48
     use_rapidocr: bool = True
@@ -354,7 +356,7 @@ class CpuBackend:
         limit = self.options.max_lookalike_crops
         if self._rapid is None or limit <= 0:
             return words
-        found = lookalikes.candidates(words, limit)
+        found = lookalikes.candidates(words, limit, self.options.lookalike_columns)
         if not found:
             return words
         fixed: dict[int, OcrWord] = {}

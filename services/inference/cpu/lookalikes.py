@@ -25,6 +25,8 @@ _MIXED = re.compile(r"\d.*[A-Za-z]|[A-Za-z].*\d|@")
 # Tesseract is sure of most words it reads right (tune split: 9 in 10 of the mixed tokens it
 # misread stood below this, a third of those it read right).
 MAX_CONFIDENCE = 0.9
+# Letters (and marks) that stand for a digit, and the other way round.
+_LETTER_ALIKES = frozenset("lI|i!OoQDSs$BZzGg@q,")
 # PP-OCR's own look-alike slips ("1ocalhost", "0_brien") come at 0.97-0.99; its right
 # readings of such tokens at 0.99 and above (tune split).
 MIN_READING_CONFIDENCE = 0.99
@@ -35,11 +37,30 @@ def _alike(a: str, b: str) -> bool:
     return (a, b) in _ONE_WAY or any(a in c and b in c for c in CLASSES)
 
 
-def candidates(words: list[OcrWord], limit: int) -> list[OcrWord]:
-    """Up to ``limit`` mixed tokens Tesseract is unsure of, the least sure first."""
+def candidates(words: list[OcrWord], limit: int, columns: int = 0) -> list[OcrWord]:
+    """Up to ``limit`` mixed tokens Tesseract is unsure of, the least sure first, within
+    ``columns`` PP-OCR input columns (48 * width / height a crop; 0 = no limit): a long
+    token costs the recogniser more than its width, its attention spans the whole line."""
     found = [w for w in words if len(w.text) >= 3 and w.confidence < MAX_CONFIDENCE
              and _MIXED.search(w.text) and any(_alike(ch, ch) or ch == "," for ch in w.text)]
-    return sorted(found, key=lambda w: w.confidence)[:limit]
+    out = []
+    for w in sorted(found, key=lambda w: (not _suspect(w.text), w.confidence))[:limit]:
+        cost = 48 * w.box[2] / max(1, w.box[3])
+        if columns > 0:
+            if cost > columns:
+                continue
+            columns -= cost
+        out.append(w)
+    return out
+
+
+def _suspect(text: str) -> bool:
+    """An address, or a letter look-alike beside a digit ("l1", "S@", "2G"): where the
+    misreads are, read first."""
+    return "@" in text or any(
+        ch in _LETTER_ALIKES and any(0 <= j < len(text) and text[j].isdigit()
+                                     for j in (i - 1, i + 1))
+        for i, ch in enumerate(text))
 
 
 def settled(text: str, reading: str) -> str | None:

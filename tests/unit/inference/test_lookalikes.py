@@ -43,12 +43,17 @@ def _word(text: str, confidence: float) -> OcrWord:
     return OcrWord(text, (0, 0, 10 * len(text), 12), confidence, 0)
 
 
-def test_candidates_are_unsure_mixed_tokens_least_sure_first() -> None:
+def test_candidates_are_unsure_mixed_tokens_suspects_first_then_least_sure() -> None:
     words = [_word("caroll2@corp.io", 0.6), _word("Settings", 0.2), _word("v2.1", 0.95),
-             _word("o_brienl1@x.com", 0.1), _word("2023", 0.3), _word("export-03.csv", 0.7)]
+             _word("o_brienl1@x.com", 0.1), _word("2023", 0.3), _word("export-03.csv", 0.05),
+             _word("build-l2.log", 0.8)]
+    # Addresses and a letter look-alike beside a digit first; the rest by confidence.
     assert [w.text for w in lookalikes.candidates(words, 8)] == [
-        "o_brienl1@x.com", "caroll2@corp.io", "export-03.csv"]
+        "o_brienl1@x.com", "caroll2@corp.io", "build-l2.log", "export-03.csv"]
     assert [w.text for w in lookalikes.candidates(words, 1)] == ["o_brienl1@x.com"]
+    # Within a budget of PP-OCR columns (48 * width / height each: 150 * 4 = 600 here).
+    assert [w.text for w in lookalikes.candidates(words, 8, columns=1300)] == [
+        "o_brienl1@x.com", "caroll2@corp.io"]
 
 
 @pytest.fixture(scope="module")
