@@ -79,13 +79,14 @@ class CpuOptions:
     # at most this many a frame are read again, look-alikes taken where PP-OCR differs by
     # nothing else.
     max_lookalike_crops: int = 8
-    # ... and at most this many PP-OCR input columns for them (a long address costs ~50 ms).
+    # ... and at most this many PP-OCR input columns for them (a long token costs ~80 ms of
+    # CPU: 7 of them took 569 ms on one tune frame).
     lookalike_columns: int = 1500
     # PP-OCR pads a batch of crops to this width at least (its default is 320 at height 48).
     fallback_min_width: int = 48
     use_rapidocr: bool = True
     # PP-OCR's output layer cut to Latin script (cpu/latin_head.py): same readings of Latin
-    # text at 16-19 % less CPU per crop.
+    # text at 14-18 % less CPU per crop (bench/pp_ocr_latin_head.py).
     latin_recognizer: bool = True
     cache_entries: int = 16
     tessdata: str | None = None

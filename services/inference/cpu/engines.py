@@ -140,7 +140,7 @@ class RapidRecognizer:
         for path in (det, rec, cls):
             if not path.is_file():
                 raise FileNotFoundError(f"rapidocr model missing: {path}")
-        self.rec_source = rec
+        source = rec
         if latin_only:
             from services.inference.cpu.latin_head import latin_model
 
@@ -167,7 +167,7 @@ class RapidRecognizer:
         from rapidocr.ch_ppocr_rec.typings import TextRecInput
 
         self._rec_input = TextRecInput
-        self.det_model, self.rec_model = det.stem, self.rec_source.stem
+        self.det_model, self.rec_model = det.stem, source.stem
 
     def recognize_crops(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         """(text, confidence) of each RGB crop (one text line each)."""

@@ -6,9 +6,10 @@ its last layer (120 x 18 710 weights, 43 % of the model) scores every one of the
 time step. A screen of Latin text needs ~700 of them. Keeping only those columns of the last
 MatMul and Add gives the same argmax wherever the winner is a kept character (the kept
 logits are unchanged; softmax keeps their order), removes readings in scripts the screen does
-not hold, and costs 16-19 % less CPU per crop (tune split, 693 word crops: 7.8 vs 9.5 s; the
-same 693 readings). Confidences rise by the share the dropped classes had: a mark read as
-"二" at 0.45 is an en dash at 0.55 (the backend takes no lone mark from a re-read blob).
+not hold, and costs 14-18 % less CPU per crop (``bench/pp_ocr_latin_head.py``, 693 word
+crops of the tune split: 8.3 vs 9.7 s and 7.8 vs 9.5 s in two runs; the same 693 readings).
+Confidences rise by the share the dropped classes had: a mark read as "二" at 0.45 is an en
+dash at 0.55 (the backend takes no lone mark from a re-read blob).
 
 The cut model is written once to a cache folder (``tempfile.gettempdir()``: an emptyDir in
 the pods) under a name holding the source's size and modification time, so an upgraded wheel

@@ -20,6 +20,8 @@ from services.inference.cpu.engines import OcrWord
 CLASSES = ("l1I|i!", "O0oQD", "S5s$", "B8", "Z2z", "G6@", "g9q", "IJ")
 # And one way only: PP-OCR reads a terminal font's dots as commas ("li,wei@corp,example").
 _ONE_WAY = {(",", ".")}
+# Every character some look-alike may replace.
+_ALIKE_CHARS = frozenset("".join(CLASSES)) | {a for a, _b in _ONE_WAY}
 # A token where letters and digits meet, or an address.
 _MIXED = re.compile(r"\d.*[A-Za-z]|[A-Za-z].*\d|@")
 # Tesseract is sure of most words it reads right (tune split: 9 in 10 of the mixed tokens it
@@ -42,7 +44,7 @@ def candidates(words: list[OcrWord], limit: int, columns: int = 0) -> list[OcrWo
     ``columns`` PP-OCR input columns (48 * width / height a crop; 0 = no limit): a long
     token costs the recogniser more than its width, its attention spans the whole line."""
     found = [w for w in words if len(w.text) >= 3 and w.confidence < MAX_CONFIDENCE
-             and _MIXED.search(w.text) and any(_alike(ch, ch) or ch == "," for ch in w.text)]
+             and _MIXED.search(w.text) and any(ch in _ALIKE_CHARS for ch in w.text)]
     out = []
     for w in sorted(found, key=lambda w: (not _suspect(w.text), w.confidence))[:limit]:
         cost = 48 * w.box[2] / max(1, w.box[3])

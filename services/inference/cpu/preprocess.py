@@ -273,7 +273,7 @@ def _clear_rules_in_margin(norm: np.ndarray, crop: np.ndarray, bg: int,
     # (a tab) has whole glyph columns off its median. (Rows stay: a box whose top and
     # bottom went but whose sides stayed reads worse than the whole box.)
     cols = np.flatnonzero(off.mean(axis=0) > 0.9)
-    cols = cols[(cols < x + _EDGE) | (cols >= x + w - _EDGE) | (cols < x) | (cols >= x + w)]
+    cols = cols[(cols < x + _EDGE) | (cols >= x + w - _EDGE)]  # the padding's, and the edges'
     rows = np.flatnonzero(off.mean(axis=1) > 0.9)
     rows = rows[(rows < y) | (rows >= y + h)]
     norm[:, cols] = 255

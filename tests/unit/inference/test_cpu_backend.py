@@ -6,8 +6,6 @@ catch a broken pipeline, not a slow machine; nothing here is timed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -15,7 +13,6 @@ from services.inference import matching
 from services.inference.backends.base import Rect
 from services.inference.cpu.backend import (
     CpuBackend,
-    CpuOptions,
     _bands,
     _blob_cost,
     _inked,
@@ -28,14 +25,6 @@ from services.inference.testing.scoring import inside, score_regions
 from services.inference.testing.screens import generate_screens
 
 SCREENS = generate_screens(2, seed=21)  # one light 1280x720, one dark 1280x720
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[CpuBackend]:
-    b = CpuBackend(CpuOptions())
-    b.load()
-    yield b
-    b.close()
 
 
 def _rects(regions):
